@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+
+from gateway.config_base import Section, check_listen
+
+
+class SmtpListenerConfig(Section):
+    enabled: bool = False
+    listen: str = "127.0.0.1:2525"
+    max_message_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
+    tls_cert: str | None = None
+    tls_key: str | None = None
+
+    _listen = field_validator("listen")(check_listen)
+
+
+class ImapConfig(Section):
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 993
+    ssl: bool = True
+    username: str = ""
+    password: str = ""
+    mailbox: str = "INBOX"
+    # After commit: mark \Seen, or move to this folder when set.
+    move_to: str | None = None
+    poll_interval_s: float = Field(default=60.0, gt=0)
+
+
+class RelayConfig(Section):
+    """Outgoing replies go through this SMTP relay."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 25
+    starttls: bool = False
+    username: str | None = None
+    password: str | None = None
+    from_address: str = "lapor@localhost"
+
+
+class EmailConfig(Section):
+    max_attachment_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    allowed_attachment_types: tuple[str, ...] = (
+        "image/jpeg",
+        "image/png",
+        "image/gif",
+        "application/pdf",
+        "video/mp4",
+    )
+    smtp: SmtpListenerConfig = SmtpListenerConfig()
+    imap: ImapConfig = ImapConfig()
+    relay: RelayConfig = RelayConfig()

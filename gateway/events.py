@@ -1,0 +1,79 @@
+"""The ingestion log: append events in the caller's transaction; read them back in order."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.store.models import Event
+
+
+def record(
+    session: AsyncSession,
+    *,
+    kind: str,
+    outcome: str,
+    channel: str | None = None,
+    reason: str | None = None,
+    external_id: str | None = None,
+    complaint_id: str | None = None,
+    region_code: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> Event:
+    """Add an event to the open transaction. Never put personal data in `detail`."""
+    event = Event(
+        kind=kind,
+        outcome=outcome,
+        channel=channel,
+        reason=reason,
+        external_id=external_id,
+        complaint_id=complaint_id,
+        region_code=region_code,
+        detail=detail or {},
+    )
+    session.add(event)
+    return event
+
+
+async def fetch_after(
+    session: AsyncSession,
+    after_id: int,
+    *,
+    channel: str | None = None,
+    region: str | None = None,
+    kind: str | None = None,
+    limit: int | None = 500,
+) -> Sequence[Event]:
+    query = select(Event).where(Event.id > after_id).order_by(Event.id)
+    if channel:
+        query = query.where(Event.channel == channel)
+    if region:
+        query = query.where(Event.region_code == region)
+    if kind:
+        query = query.where(Event.kind == kind)
+    if limit:
+        query = query.limit(limit)
+    return (await session.scalars(query)).all()
+
+
+def event_json(e: Event) -> dict[str, Any]:
+    return {
+        "id": e.id,
+        "ts": _iso(e.ts),
+        "kind": e.kind,
+        "channel": e.channel,
+        "outcome": e.outcome,
+        "reason": e.reason,
+        "external_id": e.external_id,
+        "complaint_id": e.complaint_id,
+        "region": e.region_code,
+        "detail": e.detail,
+    }
+
+
+def _iso(ts: datetime) -> str:
+    return ts.isoformat().replace("+00:00", "Z")
