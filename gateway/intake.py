@@ -57,6 +57,8 @@ class IntakeContext:
 
 # Runs inside the intake transaction (e.g. queue a receipt reply); must not do I/O elsewhere.
 IntakeHook = Callable[[AsyncSession, IntakeContext], Awaitable[None]]
+# Runs after the commit (metrics); must not fail.
+IntakeObserver = Callable[[RawMessage, "IntakeResult"], None]
 
 SIMILARITY_THRESHOLD = 0.85
 STATUS_QUEUED = "queued"
@@ -72,6 +74,7 @@ class Intake:
     settings: Settings
     store: Store
     hooks: list[IntakeHook] = field(default_factory=list)
+    observers: list[IntakeObserver] = field(default_factory=list)
 
     async def submit(self, raw: RawMessage) -> IntakeResult:
         verdict = normalize(
@@ -85,10 +88,14 @@ class Intake:
         for attempt in range(2):
             try:
                 async with self.store.transaction() as session:
-                    return await self._submit_in(session, raw, verdict)
+                    result = await self._submit_in(session, raw, verdict)
             except IntegrityError:
                 if attempt:
                     raise
+                continue
+            for observe in self.observers:
+                observe(raw, result)
+            return result
         raise AssertionError("unreachable")
 
     async def _submit_in(

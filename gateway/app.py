@@ -1,0 +1,113 @@
+"""Assembly: one asyncio loop runs the HTTP app, every enabled channel and the workers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable
+
+from aiohttp import web
+
+import channels.web
+from gateway.http_common import error_middleware
+from gateway.intake import Intake
+from gateway.metrics import Metrics
+from gateway.runtime import Runtime
+from gateway.settings import Settings, parse_listen
+from gateway.store.db import Store
+from gateway.store.regions import sync_regions
+
+log = logging.getLogger(__name__)
+
+# One line per channel: each adds its services, routes and reply sender.
+CHANNEL_REGISTRATIONS: list[Callable[[Runtime], None]] = [
+    channels.web.register,
+]
+
+METRICS_KEY = web.AppKey("metrics", Metrics)
+RUNTIME_KEY = web.AppKey("runtime", Runtime)
+
+
+def build_runtime(settings: Settings, store: Store) -> Runtime:
+    rt = Runtime(settings=settings, store=store, intake=Intake(settings, store))
+    for register in CHANNEL_REGISTRATIONS:
+        register(rt)
+    return rt
+
+
+def build_http_app(rt: Runtime) -> web.Application:
+    app = web.Application(
+        client_max_size=rt.settings.http.max_body_bytes, middlewares=[error_middleware]
+    )
+    metrics = Metrics()
+    rt.intake.observers.append(metrics.observe_intake)
+    app[METRICS_KEY] = metrics
+    app[RUNTIME_KEY] = rt
+
+    async def healthz(_: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    async def readyz(_: web.Request) -> web.Response:
+        db_ok = True
+        try:
+            await rt.store.check_migrated()
+        except Exception as e:  # noqa: BLE001 - any failure means not ready
+            db_ok = False
+            rt.health.set("database", False, str(e))
+        else:
+            rt.health.set("database", True)
+        body = {"ready": db_ok and rt.health.ok, "components": rt.health.as_json()}
+        return web.json_response(body, status=200 if body["ready"] else 503)
+
+    async def metrics_view(_: web.Request) -> web.Response:
+        health = {name: c.ok for name, c in rt.health.components.items()}
+        return web.Response(body=metrics.render(health), content_type="text/plain")
+
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics_view)
+    app.router.add_routes(rt.routes)
+    for setup in rt.app_setups:
+        setup(app)
+    return app
+
+
+async def serve(settings: Settings, *, stop_event: asyncio.Event | None = None) -> None:
+    """Run until SIGTERM/SIGINT (or stop_event): then stop taking new work, finish what is
+    in flight, and close. Nothing acknowledged is lost: acks only follow commits."""
+    store = Store(settings.database_url)
+    try:
+        await store.check_migrated()
+        await sync_regions(store, settings)
+        rt = build_runtime(settings, store)
+        app = build_http_app(rt)
+        runner = web.AppRunner(app, shutdown_timeout=10.0, access_log=None)
+        await runner.setup()
+        host, port = parse_listen(settings.http.listen)
+        site = web.TCPSite(runner, host, port, reuse_address=True)
+        await site.start()
+        rt.health.set("http", True, f"listening on {host}:{port}")
+        started = []
+        try:
+            for service in rt.services:
+                await service.start()
+                started.append(service)
+            log.info("gateway started", extra={"listen": settings.http.listen})
+            print(f"lapor-gateway: serving on http://{host}:{port}", flush=True)
+            stop = stop_event or asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, stop.set)
+            await stop.wait()
+            print("lapor-gateway: stopping", flush=True)
+        finally:
+            # HTTP first (in-flight requests finish), then the channels and workers.
+            await runner.cleanup()
+            for service in reversed(started):
+                try:
+                    await service.stop()
+                except Exception:
+                    log.exception("service failed to stop", extra={"service": service.name})
+    finally:
+        await store.close()

@@ -1,0 +1,42 @@
+"""`lapor-gateway [--config PATH] COMMAND` (design §6). Errors: one clear line, non-zero exit."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from gateway.cli.common import CliContext, run_guarded
+from gateway.cli.complaints import complaints
+from gateway.cli.db import db
+from gateway.cli.log import log_cmd
+from gateway.cli.operator import operator
+from gateway.cli.serve import check_config, serve
+from gateway.cli.stats import stats
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Config file (default: $LAPOR_GATEWAY_CONFIG, else config/gateway.toml).",
+)
+@click.pass_context
+def cli(ctx: click.Context, config: str | None) -> None:
+    """lapor-gateway: complaint ingestion for LAPOR!-SP4N."""
+    ctx.obj = CliContext(config)
+
+
+for command in (serve, check_config, db, complaints, log_cmd, stats, operator):
+    cli.add_command(command)
+
+
+def main(argv: list[str] | None = None) -> Any:
+    return run_guarded(lambda: cli.main(args=argv, prog_name="lapor-gateway"))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import logging
+
+import click
+
+from gateway.cli.common import CliContext, pass_cli, run, run_with_store
+from gateway.store.db import Store
+
+
+@click.command()
+@pass_cli
+def serve(ctx: CliContext) -> None:
+    """Run the gateway: HTTP, every enabled channel and the outbox worker."""
+    from gateway.app import serve as serve_app
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    run(serve_app(ctx.settings))
+
+
+@click.command("check-config")
+@click.option("--no-db", is_flag=True, help="Do not try to connect to the database.")
+@pass_cli
+def check_config(ctx: CliContext, no_db: bool) -> None:
+    """Validate the config and the region files; try the database."""
+    settings = ctx.settings
+    if not no_db:
+
+        async def probe(store: Store) -> None:
+            from sqlalchemy import text
+
+            from gateway.store.db import StoreUnavailable
+
+            try:
+                async with store.reader() as session:
+                    await session.execute(text("SELECT 1"))
+            except Exception as e:  # noqa: BLE001 - report any driver failure as one line
+                raise StoreUnavailable(f"{settings.gateway.database_url}: {e}") from e
+
+        run_with_store(settings, probe, check=False)
+    regions = ", ".join(f"{r.code} ({r.name})" for r in settings.regions.values())
+    click.echo(f"config OK: {settings.path}")
+    click.echo(f"regions: {regions}")

@@ -1,0 +1,49 @@
+"""JSON errors in Indonesian and English, the same shape everywhere in the HTTP API."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from gateway.store.db import StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def json_error(status: int, code: str, pesan: str, message: str, **extra: Any) -> web.Response:
+    """`pesan` is for Indonesian readers, `message` for English ones."""
+    body = {"error": {"code": code, "pesan": pesan, "message": message, **extra}}
+    return web.json_response(body, status=status)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except StoreUnavailable:
+        return json_error(
+            503,
+            "store_unavailable",
+            "Layanan sedang sibuk, silakan coba lagi beberapa saat lagi.",
+            "The store is unavailable; nothing was saved. Retry later.",
+        )
+    except web.HTTPRequestEntityTooLarge:
+        return json_error(
+            413,
+            "too_large",
+            "Ukuran kiriman terlalu besar.",
+            f"Body larger than {request.app._client_max_size} bytes.",
+        )
+    except web.HTTPException as e:
+        if (
+            e.status >= 400
+            and e.content_type != "application/json"
+            and (request.path.startswith("/api/"))
+        ):
+            return json_error(e.status, "http_error", e.reason, e.reason)
+        raise

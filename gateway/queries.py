@@ -1,0 +1,131 @@
+"""Read models shared by the CLI, the HTTP API and the console."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.store.models import Complaint, InboundMessage, Reporter, utcnow
+
+
+def complaint_json(c: Complaint, reporter: Reporter | None) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "tracking_ref": c.tracking_ref,
+        "region": c.region_code,
+        "channel": c.channel,
+        "status": c.status,
+        "status_reason": c.status_reason,
+        "category": c.category,
+        "subject": c.subject,
+        "text": c.text,
+        "attachments": c.attachments,
+        "reporter": {
+            "name": reporter.name if reporter else None,
+            "phone": reporter.phone if reporter else None,
+            "email": reporter.email if reporter else None,
+            "twitter": (
+                {"handle": reporter.twitter_handle, "id": reporter.twitter_id}
+                if reporter and (reporter.twitter_handle or reporter.twitter_id)
+                else None
+            ),
+        },
+        "anonymous": c.anonymous,
+        "confidential": c.confidential,
+        "received_at": c.received_at,
+        "created_at": c.created_at,
+        "lapor_tracking_id": c.lapor_tracking_id,
+        "lapor_status": c.lapor_status,
+        "external_id": c.external_id,
+        "possible_duplicate_of": c.possible_duplicate_of,
+        "notes": c.notes,
+    }
+
+
+def public_status_json(c: Complaint) -> dict[str, Any]:
+    """What anyone holding the tracking number may see: no reporter, no text."""
+    return {
+        "tracking_ref": c.tracking_ref,
+        "region": c.region_code,
+        "status": c.status,
+        "lapor_tracking_id": c.lapor_tracking_id,
+        "received_at": c.received_at,
+        "updated_at": c.updated_at,
+    }
+
+
+async def list_complaints(
+    session: AsyncSession,
+    *,
+    region: str | None = None,
+    channel: str | None = None,
+    status: str | None = None,
+    limit: int | None = None,
+) -> Sequence[tuple[Complaint, Reporter | None]]:
+    query = (
+        select(Complaint, Reporter)
+        .outerjoin(Reporter, Complaint.reporter_id == Reporter.id)
+        .order_by(Complaint.created_at, Complaint.tracking_ref)
+    )
+    if region:
+        query = query.where(Complaint.region_code == region.upper())
+    if channel:
+        query = query.where(Complaint.channel == channel)
+    if status:
+        query = query.where(Complaint.status == status)
+    if limit:
+        query = query.limit(limit)
+    return [(c, r) for c, r in (await session.execute(query)).all()]
+
+
+async def find_complaint(
+    session: AsyncSession, id_or_ref: str
+) -> tuple[Complaint, Reporter | None] | None:
+    row = (
+        await session.execute(
+            select(Complaint, Reporter)
+            .outerjoin(Reporter, Complaint.reporter_id == Reporter.id)
+            .where(or_(Complaint.id == id_or_ref, Complaint.tracking_ref == id_or_ref.upper()))
+        )
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+async def intake_stats(session: AsyncSession) -> dict[str, Any]:
+    """Counts by region × channel × outcome for today (UTC), the last 7 days and all time."""
+    now = utcnow()
+    windows = {
+        "today": now.replace(hour=0, minute=0, second=0, microsecond=0),
+        "7d": now - timedelta(days=7),
+        "all": None,
+    }
+    out: dict[str, Any] = {}
+    for name, since in windows.items():
+        query = select(
+            InboundMessage.region_code,
+            InboundMessage.channel,
+            InboundMessage.outcome,
+            func.count(),
+        ).group_by(InboundMessage.region_code, InboundMessage.channel, InboundMessage.outcome)
+        if since is not None:
+            query = query.where(InboundMessage.ingested_at >= since)
+        rows = (await session.execute(query)).all()
+        out[name] = [
+            {"region": region, "channel": channel, "outcome": outcome, "count": count}
+            for region, channel, outcome, count in rows
+        ]
+    status_rows = (
+        await session.execute(
+            select(Complaint.region_code, Complaint.status, func.count()).group_by(
+                Complaint.region_code, Complaint.status
+            )
+        )
+    ).all()
+    out["complaints_by_status"] = [
+        {"region": r, "status": s, "count": n} for r, s, n in status_rows
+    ]
+    return out

@@ -1,0 +1,142 @@
+"""Helpers shared by the test suites: config files, raw messages, subprocess gateways."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from normalizer.types import Channel, RawMessage
+
+REPO = Path(__file__).resolve().parent.parent
+REGIONS_DIR = REPO / "config" / "regions"
+API_KEY_ALL = "portal-contoh-kunci-ganti-sebelum-produksi"
+API_KEY_BEBEJA = "bebeja-contoh-kunci-ganti-sebelum-produksi"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def write_config(
+    directory: Path,
+    database_url: str,
+    extra: str = "",
+    *,
+    listen: str | None = None,
+    regions_dir: Path = REGIONS_DIR,
+    lapor_url: str = "http://127.0.0.1:9",
+) -> Path:
+    """A gateway.toml for tests: the example regions, the store under test, given extras.
+
+    `extra` is appended TOML (whole sections); sections named there must not repeat
+    the ones written here ([gateway], [http], [lapor], [[api_clients]]).
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    listen = listen or f"127.0.0.1:{free_port()}"
+    path = directory / "gateway.toml"
+    path.write_text(
+        f"""
+[gateway]
+database_url = "{database_url}"
+data_dir = "{directory / "data"}"
+regions_dir = "{regions_dir}"
+
+[http]
+listen = "{listen}"
+public_url = "http://{listen}"
+rate_limit_per_minute = 100000
+
+[[api_clients]]
+name = "portal-provinsi"
+key = "{API_KEY_ALL}"
+regions = ["AGAM", "PDG", "SBY"]
+
+[[api_clients]]
+name = "bebeja"
+key = "{API_KEY_BEBEJA}"
+regions = ["PDG"]
+
+[lapor]
+mode = "sandbox"
+base_url = "{lapor_url}"
+max_attempts = 3
+backoff_base_s = 0.05
+backoff_max_s = 0.5
+{extra}
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def make_raw(
+    text: str = "AGAM jalan rusak di depan pasar",
+    *,
+    channel: Channel = Channel.SMS,
+    external_id: str | None = None,
+    sender: str = "+6281234567890",
+    recipient: str = "1708",
+    **kwargs: Any,
+) -> RawMessage:
+    make_raw.counter += 1  # type: ignore[attr-defined]
+    return RawMessage(
+        channel=channel,
+        external_id=external_id or f"test-{os.getpid()}-{make_raw.counter}",  # type: ignore[attr-defined]
+        sender=sender,
+        recipient=recipient,
+        text=text,
+        received_at=kwargs.pop("received_at", datetime.now(UTC)),
+        **kwargs,
+    )
+
+
+make_raw.counter = 0  # type: ignore[attr-defined]
+
+
+def gateway_cmd(config: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "gateway.cli", "--config", str(config), *args]
+
+
+def run_cli(config: Path, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        gateway_cmd(config, *args),
+        capture_output=True,
+        text=True,
+        input=input,
+        timeout=120,
+        cwd=REPO,
+    )
+
+
+def start_gateway(config: Path, log_path: Path) -> subprocess.Popen[bytes]:
+    log = log_path.open("ab")
+    return subprocess.Popen(
+        gateway_cmd(config, "serve"), stdout=log, stderr=subprocess.STDOUT, cwd=REPO
+    )
+
+
+async def wait_http(url: str, timeout: float = 30.0) -> None:
+    """Wait until a URL answers 200 (a gateway subprocess finished starting)."""
+    import aiohttp
+
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as http:
+        while True:
+            try:
+                async with http.get(url) as resp:
+                    if resp.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{url} did not come up in {timeout}s")
+            await asyncio.sleep(0.1)
