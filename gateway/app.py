@@ -52,7 +52,7 @@ def build_http_app(rt: Runtime) -> web.Application:
         db_ok = True
         try:
             await rt.store.check_migrated()
-        except Exception as e:  # noqa: BLE001 - any failure means not ready
+        except Exception as e:
             db_ok = False
             rt.health.set("database", False, str(e))
         else:

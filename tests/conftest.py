@@ -123,5 +123,5 @@ def runtime(settings: Settings, store: Store) -> Runtime:
 
 
 @pytest.fixture
-def raw_factory():  # noqa: ANN201 - returns the helper itself
+def raw_factory():
     return make_raw

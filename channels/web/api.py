@@ -11,6 +11,7 @@ import hmac
 import json
 import logging
 from datetime import UTC, datetime
+
 from aiohttp import web
 from pydantic import ValidationError
 

@@ -34,7 +34,7 @@ def check_config(ctx: CliContext, no_db: bool) -> None:
             try:
                 async with store.reader() as session:
                     await session.execute(text("SELECT 1"))
-            except Exception as e:  # noqa: BLE001 - report any driver failure as one line
+            except Exception as e:
                 raise StoreUnavailable(f"{settings.gateway.database_url}: {e}") from e
 
         run_with_store(settings, probe, check=False)
