@@ -9,8 +9,8 @@ from normalizer.types import (
     Normalized,
     RawMessage,
     RegionRules,
-    RejectReason,
     Rejection,
+    RejectReason,
     Reporter,
 )
 
