@@ -1,0 +1,148 @@
+"""intake.submit on SQLite and PostgreSQL: outcomes, one transaction, dedup, tracking refs."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import func, select
+
+from gateway.intake import Outcome
+from gateway.runtime import Runtime
+from gateway.store.models import Complaint, Event, InboundMessage, OutboxItem, Reporter
+from normalizer.types import Channel
+from normalizer.types import Reporter as ReporterValue
+from tests.support import make_raw
+
+
+async def count(rt: Runtime, model: type) -> int:
+    async with rt.store.reader() as s:
+        return await s.scalar(select(func.count()).select_from(model))
+
+
+async def test_accepted_sms_writes_everything_in_one_go(runtime: Runtime) -> None:
+    result = await runtime.intake.submit(make_raw("AGAM jalan rusak di depan pasar"))
+    assert result.outcome is Outcome.ACCEPTED
+    assert result.region_code == "AGAM"
+    assert result.tracking_ref == "AGM-000001"
+    async with runtime.store.reader() as s:
+        complaint = await s.scalar(select(Complaint))
+        reporter = await s.get(Reporter, complaint.reporter_id)
+        outbox = (await s.scalars(select(OutboxItem))).all()
+        event = await s.scalar(select(Event))
+        inbound = await s.scalar(select(InboundMessage))
+    assert complaint.text == "jalan rusak di depan pasar"
+    assert complaint.status == "queued"
+    assert reporter.phone == "+6281234567890"
+    assert [o.kind for o in outbox] == ["forward"]
+    assert outbox[0].idempotency_key == f"forward:{complaint.id}"
+    assert (event.kind, event.outcome, event.region_code) == ("inbound", "accepted", "AGAM")
+    assert event.complaint_id == complaint.id
+    assert inbound.outcome == "accepted" and inbound.complaint_id == complaint.id
+    # Personal data stays out of the ingestion log.
+    assert "+6281234567890" not in str(event.detail)
+
+
+async def test_replay_is_a_duplicate_not_a_second_complaint(runtime: Runtime) -> None:
+    raw = make_raw("AGAM lampu jalan mati", external_id="sms-1")
+    first = await runtime.intake.submit(raw)
+    again = await runtime.intake.submit(raw)
+    assert again.outcome is Outcome.DUPLICATE
+    assert again.complaint_id == first.complaint_id
+    assert again.tracking_ref == first.tracking_ref
+    assert await count(runtime, Complaint) == 1
+    assert await count(runtime, Event) == 2  # the replay is visible in the log
+
+
+async def test_same_external_id_on_another_channel_is_not_a_duplicate(runtime: Runtime) -> None:
+    await runtime.intake.submit(make_raw("AGAM jalan rusak", external_id="x-1"))
+    other = make_raw("#aduanagam jalan rusak parah", external_id="x-1", channel=Channel.TWITTER,
+                     sender="@warga", recipient="")
+    result = await runtime.intake.submit(other)
+    assert result.outcome is Outcome.ACCEPTED
+
+
+async def test_unrouted_and_rejected_are_stored_and_logged(runtime: Runtime) -> None:
+    unrouted = await runtime.intake.submit(make_raw("PADANG jalan rusak"))
+    empty = await runtime.intake.submit(make_raw("AGAM   "))
+    assert unrouted.outcome is Outcome.UNROUTED
+    assert empty.outcome is Outcome.REJECTED and empty.reason == "empty_text"
+    assert empty.region_code == "AGAM"
+    async with runtime.store.reader() as s:
+        rows = (await s.scalars(select(InboundMessage).order_by(InboundMessage.id))).all()
+        outcomes = (await s.scalars(select(Event.outcome).order_by(Event.id))).all()
+    assert [r.outcome for r in rows] == ["unrouted", "rejected"]
+    assert rows[0].text == "PADANG jalan rusak"  # the original, for an operator to assign
+    assert outcomes == ["unrouted", "rejected"]
+    assert await count(runtime, Complaint) == 0
+    assert await count(runtime, OutboxItem) == 0
+
+
+async def test_review_region_holds_the_complaint(runtime: Runtime) -> None:
+    result = await runtime.intake.submit(make_raw("BEBEJA sampah menumpuk di pasar"))
+    assert result.outcome is Outcome.ACCEPTED and result.reason == "pending_review"
+    async with runtime.store.reader() as s:
+        complaint = await s.get(Complaint, result.complaint_id)
+    assert complaint.region_code == "PDG" and complaint.status == "pending_review"
+    assert await count(runtime, OutboxItem) == 0
+
+
+async def test_anonymous_and_confidential_flags(runtime: Runtime) -> None:
+    result = await runtime.intake.submit(make_raw("AGAM RAHASIA ANONIM pungli di kantor desa"))
+    async with runtime.store.reader() as s:
+        complaint = await s.get(Complaint, result.complaint_id)
+    assert complaint.anonymous and complaint.confidential
+    assert complaint.text == "pungli di kantor desa"
+
+
+async def test_cross_channel_possible_duplicate_is_linked(runtime: Runtime) -> None:
+    first = await runtime.intake.submit(
+        make_raw("AGAM jalan di depan pasar lubuk basung rusak parah", sender="081234567890")
+    )
+    web = make_raw(
+        "Jalan di depan Pasar Lubuk Basung rusak parah!",
+        channel=Channel.API,
+        sender="api:portal",
+        recipient="AGAM",
+        region_hint="AGAM",
+        reporter=ReporterValue(phone="+62 812-3456-7890"),
+    )
+    second = await runtime.intake.submit(web)
+    unrelated = await runtime.intake.submit(
+        make_raw("AGAM air PDAM tidak mengalir tiga hari", sender="081234567890")
+    )
+    async with runtime.store.reader() as s:
+        c2 = await s.get(Complaint, second.complaint_id)
+        c3 = await s.get(Complaint, unrelated.complaint_id)
+    assert second.outcome is Outcome.ACCEPTED
+    assert c2.possible_duplicate_of == first.complaint_id
+    assert c3.possible_duplicate_of is None
+
+
+async def test_tracking_refs_per_region_are_sequential(runtime: Runtime) -> None:
+    refs = [
+        (await runtime.intake.submit(make_raw(text))).tracking_ref
+        for text in ("AGAM satu dua tiga", "SBY banjir di jalan", "AGAM empat lima enam")
+    ]
+    assert refs == ["AGM-000001", "SBY-000001", "AGM-000002"]
+
+
+async def test_200_concurrent_submits_with_50_replays(runtime: Runtime) -> None:
+    originals = [
+        make_raw(f"{'AGAM' if i % 2 else 'SBY'} aduan nomor {i} tentang jalan",
+                 external_id=f"c-{i}", sender=f"+62812000{i:05d}")
+        for i in range(150)
+    ]
+    replays = originals[:50]
+    results = await asyncio.gather(
+        *(runtime.intake.submit(raw) for raw in [*originals, *replays])
+    )
+    outcomes = [r.outcome for r in results]
+    assert outcomes.count(Outcome.ACCEPTED) == 150
+    assert outcomes.count(Outcome.DUPLICATE) == 50
+    refs = {r.tracking_ref for r in results if r.outcome is Outcome.ACCEPTED}
+    assert len(refs) == 150
+    async with runtime.store.reader() as s:
+        stored_refs = (await s.scalars(select(Complaint.tracking_ref))).all()
+    assert len(stored_refs) == len(set(stored_refs)) == 150
+    assert await count(runtime, InboundMessage) == 150
+    assert await count(runtime, OutboxItem) == 150
