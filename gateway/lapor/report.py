@@ -13,9 +13,7 @@ from gateway.store.models import Complaint
 from gateway.store.models import Reporter as ReporterRow
 
 
-def build_report(
-    complaint: Complaint, reporter: ReporterRow | None, institution_id: str
-) -> Report:
+def build_report(complaint: Complaint, reporter: ReporterRow | None, institution_id: str) -> Report:
     identity = None
     if reporter is not None and not complaint.anonymous:
         identity = ReportIdentity(
@@ -44,7 +42,7 @@ def build_report(
 def report_json(report: Report) -> dict[str, Any]:
     """Our canonical JSON (what the sandbox takes; `http` mode maps it with field_map)."""
     reporter = None
-    if report.reporter is not None:
+    if report.reporter is not None and not report.anonymous:
         reporter = {
             "name": report.reporter.name,
             "phone": report.reporter.phone,

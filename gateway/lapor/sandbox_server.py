@@ -144,9 +144,7 @@ class SandboxLapor:
             fields = _check_json_report(body)
         except BadReport as e:
             return _json_error(422, str(e))
-        report, created = await self._store(
-            "json", request.headers.get("Idempotency-Key"), fields
-        )
+        report, created = await self._store("json", request.headers.get("Idempotency-Key"), fields)
         if self.faults.answer != "normal":
             return self._bad_answer()
         return web.json_response(
@@ -321,7 +319,8 @@ def _parse_addstream(raw: bytes) -> tuple[str, dict[str, Any], str | None]:
     if pelapor is not None and len(pelapor):
         if anonymous:
             raise BadReport("laporan anonim tidak boleh memuat <pelapor>")
-        reporter = {child.tag: child.text or "" for child in pelapor}
+        names = {"nama": "name", "telepon": "phone", "email": "email", "twitter": "twitter"}
+        reporter = {names.get(child.tag, child.tag): child.text or "" for child in pelapor}
     fields: dict[str, Any] = {
         "subject": laporan.findtext("judul") or "",
         "text": isi,
@@ -337,7 +336,9 @@ def _parse_addstream(raw: bytes) -> tuple[str, dict[str, Any], str | None]:
     return root.get("token", ""), fields, laporan.get("kunci")
 
 
-def _json_error(status: int, message: str, *, headers: dict[str, str] | None = None) -> web.Response:
+def _json_error(
+    status: int, message: str, *, headers: dict[str, str] | None = None
+) -> web.Response:
     return web.json_response({"error": message}, status=status, headers=headers)
 
 
@@ -367,7 +368,7 @@ def render_page(reports: list[SandboxReport]) -> str:
         who = (
             "<em>anonim</em>"
             if f.get("anonymous") or not reporter
-            else html.escape(str(reporter.get("name") or reporter.get("nama") or "-"))
+            else html.escape(str(reporter.get("name") or "-"))
         )
         rows.append(
             "<tr>"
