@@ -10,11 +10,12 @@ from collections.abc import Callable
 from aiohttp import web
 
 import channels.web
+from gateway.config_base import parse_listen
 from gateway.http_common import error_middleware
 from gateway.intake import Intake
 from gateway.metrics import Metrics
 from gateway.runtime import Runtime
-from gateway.settings import Settings, parse_listen
+from gateway.settings import Settings
 from gateway.store.db import Store
 from gateway.store.regions import sync_regions
 

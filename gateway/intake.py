@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from enum import StrEnum
 
@@ -77,6 +77,7 @@ class Intake:
     observers: list[IntakeObserver] = field(default_factory=list)
 
     async def submit(self, raw: RawMessage) -> IntakeResult:
+        raw = replace(raw, external_id=storable(raw.external_id))
         verdict = normalize(
             raw,
             self.settings.region_rules(),
@@ -113,10 +114,10 @@ class Intake:
         inbound = InboundMessage(
             channel=raw.channel.value,
             external_id=raw.external_id,
-            sender=raw.sender,
-            sender_name=raw.sender_name,
-            recipient=raw.recipient,
-            text=raw.text,
+            sender=storable(raw.sender),
+            sender_name=storable(raw.sender_name) if raw.sender_name else None,
+            recipient=storable(raw.recipient),
+            text=storable(raw.text),
             received_at=raw.received_at,
             outcome="",
             meta=raw.meta,
@@ -324,6 +325,17 @@ def queue_forward(session: AsyncSession, complaint_id: str) -> None:
             status="pending",
         )
     )
+
+
+def storable(text: str) -> str:
+    """The raw text as both databases can keep it: PostgreSQL refuses NUL, and neither
+    takes lone surrogates (UCS-2 SMS decoders produce them); both become U+FFFD."""
+    text = text.replace("\x00", "\ufffd")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
 
 
 def _fold(text: str) -> str:
