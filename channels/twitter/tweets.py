@@ -1,0 +1,206 @@
+"""X API v2 search pages -> tweets with their includes -> RawMessage, or a reason to skip.
+
+Pure functions: no I/O. A page is checked for shape before anything is taken from it; a
+page that is not a search result (only `errors`, no `meta`) is refused as a whole, so the
+poller retries it instead of moving its cursor past tweets it never saw.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from normalizer.types import Attachment, Channel, RawMessage
+
+MANUAL_RETWEET = re.compile(r"^\s*RT\s+@\w+\s*:", re.IGNORECASE)
+QUOTE_CONTEXT = "\n\nMengutip @{handle}: “{text}”"
+IMAGE_TYPES = {
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+    ".webp": "image/webp",
+    ".gif": "image/gif",
+}
+
+
+class BadPage(ValueError):
+    """The answer is not a recent-search result; nothing in it may be trusted."""
+
+
+@dataclass(frozen=True)
+class Page:
+    tweets: list[dict[str, Any]]
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    media: dict[str, dict[str, Any]] = field(default_factory=dict)
+    referenced: dict[str, dict[str, Any]] = field(default_factory=dict)
+    next_token: str | None = None
+    # Partial errors X reports beside the data (a deleted author, a hidden quoted tweet).
+    partial_errors: int = 0
+    malformed: int = 0  # tweets without a usable id: cannot be stored, only counted
+
+
+@dataclass(frozen=True)
+class Found:
+    """A tweet and what its page included about it."""
+
+    tweet: dict[str, Any]
+    page: Page
+
+    @property
+    def id(self) -> str:
+        return str(self.tweet["id"])
+
+    @property
+    def user(self) -> dict[str, Any] | None:
+        return self.page.users.get(str(self.tweet.get("author_id")))
+
+
+@dataclass(frozen=True)
+class Skip:
+    reason: str  # retweet | own_account | reply_to_our_reply
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_page(body: object) -> Page:
+    if not isinstance(body, Mapping):
+        raise BadPage(f"answer is {type(body).__name__}, not a JSON object")
+    meta = body.get("meta")
+    if not isinstance(meta, Mapping):
+        errors = body.get("errors")
+        if isinstance(errors, list) and errors:
+            first = errors[0] if isinstance(errors[0], Mapping) else {}
+            title = str(first.get("title") or first.get("message") or "error")[:120]
+            raise BadPage(f"answer has only errors ({len(errors)}): {title}")
+        raise BadPage("answer has no meta")
+    data = body.get("data", [])
+    if not isinstance(data, list):
+        raise BadPage("data is not a list")
+    includes = body.get("includes") if isinstance(body.get("includes"), Mapping) else {}
+    tweets, malformed = [], 0
+    for tweet in data:
+        if isinstance(tweet, Mapping) and str(tweet.get("id", "")).isdigit():
+            tweets.append(dict(tweet))
+        else:
+            malformed += 1
+    next_token = meta.get("next_token")
+    return Page(
+        tweets=tweets,
+        users=_by_key(includes.get("users"), "id"),
+        media=_by_key(includes.get("media"), "media_key"),
+        referenced=_by_key(includes.get("tweets"), "id"),
+        next_token=str(next_token) if next_token else None,
+        partial_errors=len(body["errors"]) if isinstance(body.get("errors"), list) else 0,
+        malformed=malformed,
+    )
+
+
+def _by_key(items: object, key: str) -> dict[str, dict[str, Any]]:
+    if not isinstance(items, list):
+        return {}
+    return {str(i[key]): dict(i) for i in items if isinstance(i, Mapping) and key in i}
+
+
+def skip_reason(found: Found, own_user_id: str | None) -> Skip | None:
+    """Tweets that are not complaints: ours, retweets, and answers to our replies."""
+    tweet = found.tweet
+    refs = _refs(tweet)
+    if own_user_id and str(tweet.get("author_id")) == own_user_id:
+        return Skip("own_account")
+    if "retweeted" in refs:
+        return Skip("retweet", {"retweet_of": refs["retweeted"]})
+    if MANUAL_RETWEET.match(str(tweet.get("text", ""))):
+        return Skip("retweet", {"style": "manual"})
+    if own_user_id and "replied_to" in refs:
+        parent = found.page.referenced.get(refs["replied_to"], {})
+        if own_user_id in (str(tweet.get("in_reply_to_user_id")), str(parent.get("author_id"))):
+            return Skip("reply_to_our_reply", {"replied_to": refs["replied_to"]})
+    return None
+
+
+def _refs(tweet: Mapping[str, Any]) -> dict[str, str]:
+    refs = tweet.get("referenced_tweets")
+    if not isinstance(refs, list):
+        return {}
+    return {str(r.get("type")): str(r.get("id")) for r in refs if isinstance(r, Mapping)}
+
+
+def to_raw(found: Found, watched: frozenset[str], *, now: datetime | None = None) -> RawMessage:
+    """The tweet as intake sees it. Routing and cleanup are the normalizer's job."""
+    tweet = found.tweet
+    user = found.user
+    author_id = str(tweet.get("author_id") or "")
+    entities = tweet.get("entities") if isinstance(tweet.get("entities"), Mapping) else {}
+    hashtags = [h for h in entities.get("hashtags", ()) if isinstance(h, Mapping) and "tag" in h]
+    text = str(tweet.get("text") or "")
+    meta: dict[str, Any] = {
+        "hashtags": hashtags,
+        "user_id": author_id or None,
+        "conversation_id": tweet.get("conversation_id"),
+        "tweet": tweet,
+    }
+    if user is not None:
+        meta["username"] = user.get("username")
+    else:
+        meta["author_missing"] = True  # deleted or suspended account: X left it out
+    if tweet.get("geo"):
+        meta["geo"] = tweet["geo"]
+    quoted_id = _refs(tweet).get("quoted")
+    if quoted_id:
+        quoted = found.page.referenced.get(quoted_id)
+        meta["quoted"] = {"id": quoted_id, "available": quoted is not None}
+        if quoted is not None and quoted.get("text"):
+            handle = found.page.users.get(str(quoted.get("author_id")), {}).get("username")
+            meta["quoted"]["author_id"] = quoted.get("author_id")
+            text += QUOTE_CONTEXT.format(handle=handle or "pengguna", text=quoted["text"])
+    tags = [str(h["tag"]).lower() for h in hashtags]
+    recipient = next((f"#{t}" for t in tags if t in watched), "x:search")
+    return RawMessage(
+        channel=Channel.TWITTER,
+        external_id=found.id,
+        sender=f"@{meta['username']}" if meta.get("username") else f"x-user:{author_id}",
+        recipient=recipient,
+        text=text,
+        received_at=_created_at(tweet, now),
+        attachments=_attachments(tweet, found.page),
+        meta=meta,
+        sender_name=(user or {}).get("name"),
+    )
+
+
+def _created_at(tweet: Mapping[str, Any], now: datetime | None) -> datetime:
+    value = tweet.get("created_at")
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            if parsed.tzinfo is not None:
+                return parsed.astimezone(UTC)
+        except ValueError:
+            pass
+    return now or datetime.now(UTC)
+
+
+def _attachments(tweet: Mapping[str, Any], page: Page) -> tuple[Attachment, ...]:
+    attachments = tweet.get("attachments")
+    keys = attachments.get("media_keys", ()) if isinstance(attachments, Mapping) else ()
+    out = []
+    for key in keys:
+        media = page.media.get(str(key))
+        if media is None:
+            continue
+        # Photos have `url`; for videos and GIFs X gives a preview image, not the file.
+        url = media.get("url") or media.get("preview_image_url")
+        if not isinstance(url, str) or not url:
+            continue
+        ext = "." + url.rsplit(".", 1)[-1].lower() if "." in url.rsplit("/", 1)[-1] else ""
+        out.append(
+            Attachment(
+                filename=f"{key}{ext if ext in IMAGE_TYPES else '.jpg'}",
+                content_type=IMAGE_TYPES.get(ext, "image/jpeg"),
+                size=0,
+                url=url,
+            )
+        )
+    return tuple(out)
