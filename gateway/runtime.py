@@ -13,15 +13,17 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
 from sqlalchemy import text
 
-from gateway.intake import Intake
-from gateway.settings import Settings
-from gateway.store.db import Store
 from gateway.store.models import utcnow
+
+if TYPE_CHECKING:  # channels import this module while settings imports their config
+    from gateway.intake import Intake
+    from gateway.settings import Settings
+    from gateway.store.db import Store
 
 log = logging.getLogger(__name__)
 

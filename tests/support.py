@@ -140,3 +140,12 @@ async def wait_http(url: str, timeout: float = 30.0) -> None:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{url} did not come up in {timeout}s")
             await asyncio.sleep(0.1)
+
+
+def cli_in_process(config: Path, *args: str, input: str | None = None) -> Any:
+    """Run the CLI in this process (click's runner): same code path, no interpreter start."""
+    from click.testing import CliRunner
+
+    from gateway.cli import cli
+
+    return CliRunner().invoke(cli, ["--config", str(config), *args], input=input)

@@ -16,7 +16,14 @@ from gateway.cli.serve import check_config, serve
 from gateway.cli.stats import stats
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class GuardedGroup(click.Group):
+    """Errors an installer can fix become one line and an exit code, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        return run_guarded(lambda: super(GuardedGroup, self).invoke(ctx))
+
+
+@click.group(cls=GuardedGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
     "config",
@@ -35,7 +42,7 @@ for command in (serve, check_config, db, complaints, log_cmd, stats, operator):
 
 
 def main(argv: list[str] | None = None) -> Any:
-    return run_guarded(lambda: cli.main(args=argv, prog_name="lapor-gateway"))
+    return cli.main(args=argv, prog_name="lapor-gateway")
 
 
 if __name__ == "__main__":

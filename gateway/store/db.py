@@ -119,6 +119,8 @@ class Store:
                 rev = (
                     await conn.execute(text("SELECT version_num FROM alembic_version"))
                 ).scalar_one_or_none()
+        except (OSError, ConnectionError) as e:
+            raise StoreUnavailable(str(e)) from e
         except (OperationalError, DBAPIError) as e:
             if _is_connection_problem(e):
                 raise StoreUnavailable(str(e).splitlines()[0]) from e

@@ -1,0 +1,111 @@
+"""check-config and serve refuse bad config with one clear message naming file and key."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.support import REGIONS_DIR, REPO, cli_in_process, free_port, run_cli, write_config
+
+
+def test_example_config_is_valid() -> None:
+    result = run_cli(REPO / "config" / "gateway.toml", "check-config", "--no-db")
+    assert result.returncode == 0, result.stderr
+    assert "AGAM (Kabupaten Agam)" in result.stdout
+
+
+@pytest.fixture
+def regions(tmp_path: Path) -> Path:
+    target = tmp_path / "regions"
+    shutil.copytree(REGIONS_DIR, target)
+    return target
+
+
+CASES = [
+    # label, extra TOML for gateway.toml, region file edits, expected fragments
+    (
+        "unknown key",
+        "[channels.sms]\nshortcode = '1708'\n",
+        {},
+        ["channels.sms.shortcode", "unknown key"],
+    ),
+    ("unknown section", "[twitter]\nenabled = true\n", {}, ["twitter", "unknown key"]),
+    (
+        "keyword claimed twice",
+        "",
+        {"surabaya.toml": ('"SBY", "SURABAYA"', '"SBY", "AGAM"')},
+        ["surabaya.toml", "sms_keywords", "'AGAM'", "already claimed by region AGAM"],
+    ),
+    (
+        "hashtag claimed twice",
+        "",
+        {"surabaya.toml": ("aduansurabaya", "AduanAgam")},
+        ["hashtags", "'aduanagam'", "already claimed"],
+    ),
+    (
+        "address claimed twice",
+        "",
+        {"surabaya.toml": ("aduan@surabaya.go.id", "ADUAN@agamkab.go.id")},
+        ["email_addresses", "already claimed"],
+    ),
+    (
+        "bad keyword",
+        "",
+        {"agam.toml": ('["AGAM"]', '["AGAM KAB"]')},
+        ["agam.toml", "sms_keywords", "letters/digits"],
+    ),
+    (
+        "not toml",
+        "",
+        {"agam.toml": ('code = "AGAM"', "code = AGAM")},
+        ["agam.toml", "not valid TOML"],
+    ),
+]
+
+
+@pytest.mark.parametrize("label,extra,edits,expected", CASES, ids=[c[0] for c in CASES])
+def test_bad_config_is_refused(
+    tmp_path: Path, regions: Path, label: str, extra: str, edits: dict, expected: list[str]
+) -> None:
+    for name, (old, new) in edits.items():
+        path = regions / name
+        text = path.read_text()
+        assert old in text
+        path.write_text(text.replace(old, new, 1))
+    cfg = write_config(tmp_path, f"sqlite+aiosqlite:///{tmp_path}/x.db", extra, regions_dir=regions)
+    for command in (["check-config"], ["serve"]):
+        result = cli_in_process(cfg, *command)
+        assert result.exit_code == 2, result.output
+        for fragment in expected:
+            assert fragment in result.stderr, (fragment, result.stderr)
+        assert "Traceback" not in result.stderr
+
+
+def test_bad_listen_and_database_url(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path, "mysql://root@127.0.0.1/x", listen="127.0.0.1:99999")
+    result = cli_in_process(cfg, "check-config")
+    assert result.exit_code == 2
+    assert "http.listen: Value error, port must be 1-65535" in result.stderr
+    assert "gateway.database_url" in result.stderr and "not supported" in result.stderr
+
+
+def test_unreachable_database_is_one_line(tmp_path: Path) -> None:
+    port = free_port()  # nothing listens there
+    cfg = write_config(tmp_path, f"postgresql+asyncpg://postgres@127.0.0.1:{port}/nope")
+    for command in (["check-config"], ["db", "upgrade"], ["complaints", "list"]):
+        result = cli_in_process(cfg, *command)
+        assert result.exit_code == 3, result.output
+        assert "database unavailable" in result.stderr
+
+
+def test_serve_refuses_unmigrated_database(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path, f"sqlite+aiosqlite:///{tmp_path}/fresh.db")
+    result = run_cli(cfg, "serve")
+    assert result.returncode == 3
+    assert "lapor-gateway db upgrade" in result.stderr
+    upgraded = run_cli(cfg, "db", "upgrade")
+    assert upgraded.returncode == 0, upgraded.stderr
+    listed = run_cli(cfg, "complaints", "list", "--json")
+    assert listed.returncode == 0 and listed.stdout.strip() == "[]"
