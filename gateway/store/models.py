@@ -199,8 +199,10 @@ class SmsPart(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    # sender|ref|total|first-part epoch bucket: a reused reference starts a new group.
+    # sender|bits:ref|total#generation: a reused reference starts a new group.
     group_key: Mapped[str] = mapped_column(String(255), index=True)
+    # sha256 of the part's TPDU: a network retransmission (byte-identical) is absorbed.
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
     sender: Mapped[str] = mapped_column(String(32))
     recipient: Mapped[str] = mapped_column(String(32))
     concat_ref: Mapped[int] = mapped_column(Integer)
@@ -209,6 +211,9 @@ class SmsPart(Base):
     text: Mapped[str] = mapped_column(Text)
     smsc_timestamp: Mapped[datetime]
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set in the intake transaction of the assembled message; kept until the sweeper purges
+    # it, so that a late retransmission of a part is recognised instead of starting a set.
+    completed_at: Mapped[datetime | None]
     meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 

@@ -135,6 +135,7 @@ def upgrade() -> None:
         "sms_parts",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("group_key", sa.String(length=255), nullable=False),
+        sa.Column("digest", sa.String(length=64), nullable=False),
         sa.Column("sender", sa.String(length=32), nullable=False),
         sa.Column("recipient", sa.String(length=32), nullable=False),
         sa.Column("concat_ref", sa.Integer(), nullable=False),
@@ -145,8 +146,10 @@ def upgrade() -> None:
             "smsc_timestamp", gateway.store.models.UTCDateTime(timezone=True), nullable=False
         ),
         sa.Column("first_seen_at", gateway.store.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("completed_at", gateway.store.models.UTCDateTime(timezone=True), nullable=True),
         sa.Column("meta", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sms_parts")),
+        sa.UniqueConstraint("digest", name=op.f("uq_sms_parts_digest")),
         sa.UniqueConstraint("group_key", "seq", name="uq_sms_parts_group_seq"),
     )
     with op.batch_alter_table("sms_parts", schema=None) as batch_op:
