@@ -165,7 +165,8 @@ async def test_unknown_recipient_gets_550_and_a_rejected_event(
     assert refused.value.code == 550
     assert refused.value.message.startswith("5.1.1")
     [event] = await events(runtime)
-    assert (event.outcome, event.reason, event.channel) == ("rejected", "unknown_recipient", "email")
+    assert (event.outcome, event.reason) == ("rejected", "unknown_recipient")
+    assert event.channel == "email"
     assert "walikota" not in str(event.detail)  # no addresses in the log
     assert await complaints(runtime) == []
 
@@ -290,7 +291,8 @@ def nested(depth: int) -> bytes:
         head += boundary + b"\r\n"
         tail = b"\r\n--" + boundary + b"--\r\n" + tail
     inner = b"Content-Type: text/plain\r\n\r\nJalan longsor di Kelok 44, tolong segera.\r\n"
-    return b"From: warga@mail.id\r\nSubject: bersarang\r\nMIME-Version: 1.0\r\n" + head + inner + tail
+    headers = b"From: warga@mail.id\r\nSubject: bersarang\r\nMIME-Version: 1.0\r\n"
+    return headers + head + inner + tail
 
 
 async def test_multipart_nested_50_deep_is_parsed(runtime: Runtime, listener: SmtpListener) -> None:
@@ -353,9 +355,7 @@ async def test_store_down_answers_451_never_5xx(settings: Settings, tmp_path: Pa
     assert rt.health.components["email.smtp"].ok is False
 
 
-async def test_a_fault_in_our_code_answers_451_not_500(
-    settings: Settings, store: Store
-) -> None:
+async def test_a_fault_in_our_code_answers_451_not_500(settings: Settings, store: Store) -> None:
     """Regions missing from the database make intake raise LookupError (not a store error)."""
     async with store.transaction() as s:
         from sqlalchemy import delete
