@@ -55,8 +55,13 @@ async def test_replay_is_a_duplicate_not_a_second_complaint(runtime: Runtime) ->
 
 async def test_same_external_id_on_another_channel_is_not_a_duplicate(runtime: Runtime) -> None:
     await runtime.intake.submit(make_raw("AGAM jalan rusak", external_id="x-1"))
-    other = make_raw("#aduanagam jalan rusak parah", external_id="x-1", channel=Channel.TWITTER,
-                     sender="@warga", recipient="")
+    other = make_raw(
+        "#aduanagam jalan rusak parah",
+        external_id="x-1",
+        channel=Channel.TWITTER,
+        sender="@warga",
+        recipient="",
+    )
     result = await runtime.intake.submit(other)
     assert result.outcome is Outcome.ACCEPTED
 
@@ -128,14 +133,15 @@ async def test_tracking_refs_per_region_are_sequential(runtime: Runtime) -> None
 
 async def test_200_concurrent_submits_with_50_replays(runtime: Runtime) -> None:
     originals = [
-        make_raw(f"{'AGAM' if i % 2 else 'SBY'} aduan nomor {i} tentang jalan",
-                 external_id=f"c-{i}", sender=f"+62812000{i:05d}")
+        make_raw(
+            f"{'AGAM' if i % 2 else 'SBY'} aduan nomor {i} tentang jalan",
+            external_id=f"c-{i}",
+            sender=f"+62812000{i:05d}",
+        )
         for i in range(150)
     ]
     replays = originals[:50]
-    results = await asyncio.gather(
-        *(runtime.intake.submit(raw) for raw in [*originals, *replays])
-    )
+    results = await asyncio.gather(*(runtime.intake.submit(raw) for raw in [*originals, *replays]))
     outcomes = [r.outcome for r in results]
     assert outcomes.count(Outcome.ACCEPTED) == 150
     assert outcomes.count(Outcome.DUPLICATE) == 50
