@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
+import channels.twitter
 import channels.web
 from gateway.config_base import parse_listen
 from gateway.http_common import error_middleware
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 # One line per channel: each adds its services, routes and reply sender.
 CHANNEL_REGISTRATIONS: list[Callable[[Runtime], None]] = [
     channels.web.register,
+    channels.twitter.register,
 ]
 
 METRICS_KEY = web.AppKey("metrics", Metrics)
