@@ -94,11 +94,15 @@ class CitizenForm:
             ),
         )
         result = await self.rt.intake.submit(raw)
-        if result.tracking_ref:
+        duplicate = result.outcome is Outcome.DUPLICATE
+        if result.tracking_ref:  # a resent form shows the same ticket again
             return aiohttp_jinja2.render_template(
-                "result.html", request, {"ref": result.tracking_ref}, status=201
+                "result.html",
+                request,
+                {"ref": result.tracking_ref},
+                status=200 if duplicate else 201,
             )
-        if result.outcome is Outcome.DUPLICATE:
+        if duplicate:
             message = "Formulir ini sudah pernah dikirim."
         else:
             message = REJECT_MESSAGES.get(result.reason or "", "Aduan belum dapat diterima.")
