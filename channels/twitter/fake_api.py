@@ -18,8 +18,10 @@ Not part of X, for tests and trainers:
   GET  /fake/replies        the tweets posted through POST /2/tweets
   DELETE /fake/users/{id}   the account is gone: its tweets stay, its user object does not
   POST /fake/faults         queue faults for the next searches: {"status", "body":
-                             json|html|invalid_json|errors_only, "reset_in_s", "delay_s",
-                             "page": 1 (first page) | 2 (follow-up pages), "times"}
+                             json|html|invalid_json|errors_only|no_includes, "reset_in_s",
+                             "delay_s", "page": 1 (first page) | 2 (follow-up pages),
+                             "times"}; status 200 with json / no_includes answers normally
+                             (after delay_s, without includes)
   DELETE /fake/faults       clear them
   GET  /fake/requests       the searches received (params, status, page), oldest first
 """
@@ -181,7 +183,7 @@ def term(token: str) -> Predicate:
 @dataclass
 class Fault:
     status: int = 503
-    body: str = "json"  # json | html | invalid_json | errors_only
+    body: str = "json"  # json | html | invalid_json | errors_only | no_includes
     reset_in_s: float = 1.0
     delay_s: float = 0.0
     page: int | None = None  # 1: first page only, 2: follow-up pages only, None: any
@@ -403,11 +405,12 @@ async def search_recent(request: web.Request) -> web.StreamResponse:
 
     fault = api.take_fault(page)
     if fault is not None:
+        record["fault"] = fault.body
         if fault.delay_s:
             await asyncio.sleep(fault.delay_s)
-        record["status"] = fault.status
-        record["fault"] = fault.body
-        return fault_response(fault)
+        if fault.status != 200 or fault.body not in ("json", "no_includes"):
+            record["status"] = fault.status
+            return fault_response(fault)
 
     remaining, reset = api.count_request()
     limits = {
@@ -473,6 +476,8 @@ async def search_recent(request: web.Request) -> web.StreamResponse:
     if len(found) > len(page_tweets):
         meta["next_token"] = encode_token(page_tweets[-1]["id"])
     body = render_page(api, request, page_tweets)
+    if fault is not None and fault.body == "no_includes":
+        body.pop("includes", None)
     body["meta"] = meta
     return web.json_response(body, headers=limits)
 
