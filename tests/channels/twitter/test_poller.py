@@ -158,7 +158,11 @@ async def test_faults_back_off_and_never_move_the_cursor(
 
 @pytest.mark.parametrize("fault", [Fault(status=401), Fault(status=403, body="html")])
 async def test_rejected_credentials_mark_the_channel_unhealthy(
-    fake_x: FakeX, poller: TwitterPoller, runtime: Runtime, store: Store, fault: Fault,
+    fake_x: FakeX,
+    poller: TwitterPoller,
+    runtime: Runtime,
+    store: Store,
+    fault: Fault,
     raw_factory: Any,
 ) -> None:
     fake_x.tweet("Lampu jalan mati #aduanagam")
@@ -181,8 +185,12 @@ async def test_bad_input_is_stored_or_skipped_with_a_reason(
 ) -> None:
     original = fake_x.tweet("Lampu jalan mati di Jl. Sudirman #aduanagam")
     our_reply = fake_x.api.add_tweet(
-        {"text": "@rini_lbs Aduan diterima, tiket AGM-000001", "username": "LaporAgam",
-         "user_id": OWN_USER_ID, "reply_to": original}
+        {
+            "text": "@rini_lbs Aduan diterima, tiket AGM-000001",
+            "username": "LaporAgam",
+            "user_id": OWN_USER_ID,
+            "reply_to": original,
+        }
     )["id"]
     thanks = fake_x.tweet("@LaporAgam makasih min #aduanagam", reply_to=our_reply)
     own = fake_x.api.add_tweet(
@@ -190,8 +198,9 @@ async def test_bad_input_is_stored_or_skipped_with_a_reason(
     )["id"]
     only_tag = fake_x.tweet("#aduanagam", username="anon1")
     emoji = fake_x.tweet("😡" * 268 + " #aduanagam", username="anon2")
-    quote = fake_x.tweet("Betul, sudah seminggu gelap #AduanAgam", username="iwan_bkt",
-                         quote_of=original)
+    quote = fake_x.tweet(
+        "Betul, sudah seminggu gelap #AduanAgam", username="iwan_bkt", quote_of=original
+    )
     gone = fake_x.tweet("Sampah menumpuk di pasar #aduanagam", username="hilang")
     fake_x.api.deleted_users.add(fake_x.api.tweets[gone]["author_id"])
 
@@ -217,8 +226,9 @@ async def test_bad_input_is_stored_or_skipped_with_a_reason(
 async def test_missing_includes_still_files_the_complaint(
     fake_x: FakeX, poller: TwitterPoller, store: Store
 ) -> None:
-    tweet = fake_x.tweet("Pohon tumbang menutup jalan ke Maninjau #aduanagam",
-                         media=[{"type": "photo"}])
+    tweet = fake_x.tweet(
+        "Pohon tumbang menutup jalan ke Maninjau #aduanagam", media=[{"type": "photo"}]
+    )
     fake_x.api.faults.append(Fault(status=200, body="no_includes"))
     await poller.cycle()
     (complaint,) = await all_rows(store, Complaint)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from channels.twitter.fake_api import compile_query
 from channels.twitter.queries import build_queries, cursor_key
 
@@ -25,7 +27,7 @@ def test_split_when_a_query_would_pass_the_limit() -> None:
     # can be: the next hashtag would not have fitted.
     found = [t for q in queries for t in q.removesuffix(" -is:retweet").strip("()").split(" OR ")]
     assert found == [f"#{t}" for t in tags]
-    for q, following in zip(queries, queries[1:], strict=False):
+    for q, following in itertools.pairwise(queries):
         first_next = following.strip("(").split(" ")[0]
         assert len(q) + len(" OR ") + len(first_next) > 512
 

@@ -82,8 +82,7 @@ def test_quote_tweet_keeps_the_quoted_text_as_context() -> None:
     raw = to_raw(quote, WATCHED)
     assert raw.text.startswith("Betul, sudah seminggu gelap, rawan begal #aduanagam")
     assert raw.text.endswith(
-        "Mengutip @rini_lbs: “Lampu jalan mati di Jl. Sudirman #aduanagam "
-        "https://t.co/Xa8kPq2Lmn”"
+        "Mengutip @rini_lbs: “Lampu jalan mati di Jl. Sudirman #aduanagam https://t.co/Xa8kPq2Lmn”"
     )
     assert raw.meta["quoted"] == {
         "id": "1795012345678901250",
