@@ -101,5 +101,6 @@ def parse_retry_after(value: str | None) -> float | None:
 
 def snippet(body: str, limit: int = 120) -> str:
     """A short, single-line excerpt of an answer for event reasons (never the request)."""
-    flat = " ".join(body.split())
+    # Answers may hold NUL and other control bytes, which PostgreSQL text refuses.
+    flat = "".join(c if c.isprintable() else "?" for c in " ".join(body.split()))
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"

@@ -29,6 +29,7 @@ from xml.etree import ElementTree as ET
 
 import defusedxml.ElementTree as SafeET
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 # LAPOR's life cycle of a report, as the sandbox plays it.
 STATUSES = ("diterima", "diverifikasi", "didisposisikan", "ditindaklanjuti", "selesai")
@@ -116,7 +117,7 @@ class SandboxLapor:
     # -- assembly --------------------------------------------------------------------------
 
     def app(self) -> web.Application:
-        app = web.Application(client_max_size=4 * 1024 * 1024)
+        app = web.Application(client_max_size=4 * 1024 * 1024, middlewares=[self._latency])
         app.router.add_post("/api/v1/laporan", self.post_json)
         app.router.add_get("/api/v1/laporan/{tracking_id}", self.get_status)
         app.router.add_post("/addstream", self.post_xml)
@@ -226,11 +227,18 @@ class SandboxLapor:
 
     # -- internals -------------------------------------------------------------------------
 
+    @web.middleware
+    async def _latency(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Slow answers come AFTER the work, like a LAPOR that stored the report but whose
+        answer never reached us: the case idempotency keys exist for."""
+        response = await handler(request)
+        if self.faults.latency_ms and request.path.startswith(("/api/", "/addstream")):
+            await asyncio.sleep(self.faults.latency_ms / 1000)
+        return response
+
     async def _inject(self, request: web.Request, *, xml: bool) -> web.StreamResponse | None:
         self.counters["requests"] += 1
         faults = self.faults
-        if faults.latency_ms:
-            await asyncio.sleep(faults.latency_ms / 1000)
         failing = faults.fail_rate > 0 or faults.status is not None
         if failing and (faults.fail_rate == 0 or self._rng.random() < faults.fail_rate):
             self.counters["injected_faults"] += 1

@@ -1,0 +1,181 @@
+"""Replies to citizens, queued in the outbox (kind `reply`) and sent by each channel's sender.
+
+What a citizen hears and when:
+  receipt        on accept, with our tracking number (in the intake transaction)
+  help           an SMS with an unknown keyword or no text: the format to use
+  forwarded      once LAPOR answered, with LAPOR's tracking id
+  rejected_by_operator   an operator rejected the complaint (with the reason)
+  resolved       LAPOR reports it resolved (status sync; configurable)
+
+Texts come from `settings.replies_for(region)`; SMS replies are fitted into one SMS.
+Web form and API clients get their answer synchronously, so those channels get no rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.gsm7 import gsm_friendly, measure
+from gateway.intake import IntakeContext, IntakeHook, Outcome
+from gateway.settings import Settings
+from gateway.store.models import Complaint, InboundMessage, OutboxItem
+from normalizer.types import RejectReason
+
+REPLY_CHANNELS = frozenset({"sms", "twitter", "email"})
+HELP_REASONS = frozenset({RejectReason.UNROUTED, RejectReason.EMPTY_TEXT, RejectReason.TOO_SHORT})
+# Values that may be shortened to make an SMS fit, least important first.
+SHRINKABLE = ("reason", "region", "keyword")
+ELLIPSIS = ".."
+
+
+def fit_sms(template: str, values: dict[str, str]) -> str:
+    """Fill a template so the result fits one SMS: first shorten the free-text values
+    (reason, region name, keyword list), keeping tracking numbers whole; as a last resort
+    cut the text at a word boundary."""
+    values = {k: gsm_friendly(str(v)) for k, v in values.items()}
+    values["region"] = values.get("region", "").replace("Kabupaten ", "Kab. ")
+    text = gsm_friendly(template.format(**values))
+    for key in SHRINKABLE:
+        length = measure(text)
+        if length.fits:
+            return text
+        value = values.get(key, "")
+        if not value or key not in _placeholders(template):
+            continue
+        keep = max(0, len(value) - (length.units - length.limit) - len(ELLIPSIS))
+        values[key] = value[:keep].rstrip() + ELLIPSIS if keep else ""
+        text = gsm_friendly(template.format(**values))
+    return _cut(text)
+
+
+def _placeholders(template: str) -> set[str]:
+    import string
+
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def _cut(text: str) -> str:
+    while not measure(text).fits:
+        head = text[: max(1, len(text) - 1)]
+        cut = head.rfind(" ", 0, len(head) - len(ELLIPSIS))
+        text = (head[:cut] if cut > 0 else head[: len(head) - len(ELLIPSIS)]) + ELLIPSIS
+    return text
+
+
+def render(
+    settings: Settings, channel: str, kind: str, region_code: str | None, **values: Any
+) -> str:
+    template: str = getattr(settings.replies_for(region_code), kind)
+    region = settings.regions.get(region_code or "")
+    filled = {
+        "ref": "",
+        "lapor_id": "",
+        "reason": "",
+        "short_code": settings.channels.sms.short_code,
+        "region": region.name if region else "",
+        "keyword": _keyword_hint(settings, region_code),
+    } | {k: str(v) for k, v in values.items()}
+    if channel == "sms":
+        return fit_sms(template, filled)
+    return template.format(**filled)
+
+
+def _keyword_hint(settings: Settings, region_code: str | None) -> str:
+    region = settings.regions.get(region_code or "")
+    if region and region.sms_keywords:
+        return region.sms_keywords[0]
+    return "/".join(r.sms_keywords[0] for r in settings.regions.values() if r.sms_keywords)
+
+
+def queue_reply(
+    session: AsyncSession,
+    *,
+    kind: str,
+    channel: str,
+    recipient: str,
+    text: str,
+    complaint_id: str | None = None,
+    inbound_id: int | None = None,
+    in_reply_to: str | None = None,
+    meta: dict[str, Any] | None = None,
+) -> OutboxItem | None:
+    """Add a reply row to the open transaction; None for channels that get no replies.
+
+    One reply of each kind per complaint (or inbound message): the key is unique."""
+    if channel not in REPLY_CHANNELS or not recipient:
+        return None
+    subject = f"complaint:{complaint_id}" if complaint_id else f"inbound:{inbound_id}"
+    row = OutboxItem(
+        kind="reply",
+        complaint_id=complaint_id,
+        inbound_id=inbound_id,
+        channel=channel,
+        recipient=recipient,
+        idempotency_key=f"reply:{kind}:{subject}",
+        payload={"purpose": kind, "text": text, "in_reply_to": in_reply_to, "meta": meta or {}},
+        status="pending",
+    )
+    session.add(row)
+    return row
+
+
+async def queue_complaint_reply(
+    session: AsyncSession, settings: Settings, complaint: Complaint, kind: str, **values: Any
+) -> OutboxItem | None:
+    """A reply about an existing complaint, to whoever sent the message it came from."""
+    if complaint.inbound_id is None or complaint.channel not in REPLY_CHANNELS:
+        return None
+    inbound = await session.scalar(
+        select(InboundMessage).where(InboundMessage.id == complaint.inbound_id)
+    )
+    if inbound is None:
+        return None
+    known = {"ref": complaint.tracking_ref, "lapor_id": complaint.lapor_tracking_id or ""}
+    text = render(settings, inbound.channel, kind, complaint.region_code, **(known | values))
+    return queue_reply(
+        session,
+        kind=kind,
+        channel=inbound.channel,
+        recipient=inbound.sender,
+        text=text,
+        complaint_id=complaint.id,
+        inbound_id=inbound.id,
+        in_reply_to=inbound.external_id,
+        meta={"subject": complaint.subject} if inbound.channel == "email" else {},
+    )
+
+
+def intake_hook(settings: Settings) -> IntakeHook:
+    """Queue, inside the intake transaction, the receipt (accepted) or the help text
+    (an SMS with an unknown keyword or without text)."""
+
+    async def hook(session: AsyncSession, ctx: IntakeContext) -> None:
+        raw, result = ctx.raw, ctx.result
+        channel = raw.channel.value
+        if result.outcome is Outcome.ACCEPTED and ctx.complaint is not None:
+            kind = "receipt"
+            text = render(settings, channel, kind, result.region_code, ref=result.tracking_ref)
+        elif (
+            channel == "sms" and ctx.rejection is not None and ctx.rejection.reason in HELP_REASONS
+        ):
+            kind = "help"
+            text = render(settings, channel, kind, result.region_code)
+        else:
+            return
+        meta = {"subject": raw.subject} if channel == "email" and raw.subject else {}
+        queue_reply(
+            session,
+            kind=kind,
+            channel=channel,
+            recipient=raw.sender,
+            text=text,
+            complaint_id=result.complaint_id,
+            inbound_id=result.inbound_id,
+            in_reply_to=raw.external_id,
+            meta=meta,
+        )
+
+    return hook
