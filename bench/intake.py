@@ -22,13 +22,13 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gateway.app import build_http_app, build_runtime  # noqa: E402
-from gateway.config_base import parse_listen  # noqa: E402
-from gateway.settings import load_settings  # noqa: E402
-from gateway.store.db import Store  # noqa: E402
-from gateway.store.migrate import upgrade  # noqa: E402
-from gateway.store.regions import sync_regions  # noqa: E402
-from tests.support import API_KEY_ALL, free_port, write_config  # noqa: E402
+from gateway.app import build_http_app, build_runtime
+from gateway.config_base import parse_listen
+from gateway.settings import load_settings
+from gateway.store.db import Store
+from gateway.store.migrate import upgrade
+from gateway.store.regions import sync_regions
+from tests.support import API_KEY_ALL, free_port, write_config
 
 
 async def bare_app() -> web.Application:
