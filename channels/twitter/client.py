@@ -136,6 +136,8 @@ class TwitterApi:
 
     async def reply(self, tweet_id: str, text: str) -> str:
         """Post `text` as a reply to `tweet_id` (user context); returns the new tweet's id."""
+        if self.cfg.reply_credentials is None:
+            raise ApiFault("auth", "no user-context credentials (consumer/access tokens)")
         body = await self._call(
             self.client.create_tweet(text=text, in_reply_to_tweet_id=tweet_id, user_auth=True)
         )

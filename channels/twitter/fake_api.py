@@ -203,7 +203,6 @@ class FakeXApi:
     faults: list[Fault] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
     replies: list[Tweet] = field(default_factory=list)
-    _last_id: int = 0
     _window_start: float = field(default_factory=time.time)
     _window_used: int = 0
     _user_ids: itertools.count = field(default_factory=lambda: itertools.count(1500000000))
@@ -220,9 +219,11 @@ class FakeXApi:
         return uid
 
     def new_id(self, created_at: datetime) -> str:
-        snowflake = (int(created_at.timestamp() * 1000) - TWEPOCH_MS) << 22
-        self._last_id = max(snowflake, self._last_id + 1)
-        return str(self._last_id)
+        """A snowflake id: ordered by time, like X's (a back-dated tweet gets an older id)."""
+        candidate = (int(created_at.timestamp() * 1000) - TWEPOCH_MS) << 22
+        while str(candidate) in self.tweets:  # same millisecond: the sequence bits count up
+            candidate += 1
+        return str(candidate)
 
     def add_tweet(self, spec: dict[str, Any]) -> Tweet:
         created_at = parse_time(spec["created_at"]) if spec.get("created_at") else datetime.now(UTC)
