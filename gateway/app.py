@@ -9,8 +9,10 @@ from collections.abc import Callable
 
 from aiohttp import web
 
+import channels.sms
 import channels.twitter
 import channels.web
+from gateway import outbox
 from gateway.config_base import parse_listen
 from gateway.http_common import error_middleware
 from gateway.intake import Intake
@@ -26,6 +28,7 @@ log = logging.getLogger(__name__)
 CHANNEL_REGISTRATIONS: list[Callable[[Runtime], None]] = [
     channels.web.register,
     channels.twitter.register,
+    channels.sms.register,
 ]
 
 METRICS_KEY = web.AppKey("metrics", Metrics)
@@ -36,6 +39,8 @@ def build_runtime(settings: Settings, store: Store) -> Runtime:
     rt = Runtime(settings=settings, store=store, intake=Intake(settings, store))
     for register in CHANNEL_REGISTRATIONS:
         register(rt)
+    # Forwards to LAPOR and sends replies through the senders registered above.
+    outbox.register(rt)
     return rt
 
 
