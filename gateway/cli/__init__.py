@@ -10,8 +10,10 @@ import click
 from gateway.cli.common import CliContext, run_guarded
 from gateway.cli.complaints import complaints
 from gateway.cli.db import db
+from gateway.cli.fake_lapor import fake_lapor
 from gateway.cli.log import log_cmd
 from gateway.cli.operator import operator
+from gateway.cli.outbox import outbox
 from gateway.cli.serve import check_config, serve
 from gateway.cli.stats import stats
 
@@ -37,7 +39,7 @@ def cli(ctx: click.Context, config: str | None) -> None:
     ctx.obj = CliContext(config)
 
 
-for command in (serve, check_config, db, complaints, log_cmd, stats, operator):
+for command in (serve, check_config, db, complaints, log_cmd, stats, operator, outbox, fake_lapor):
     cli.add_command(command)
 
 
