@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import click
 
 from gateway.cli.common import CliContext, fail, pass_cli, run_with_store, to_json
 from gateway.queries import complaint_json, find_complaint, list_complaints
+from gateway.review import Decision, ReviewError, approve, assign, reject
 from gateway.store.db import Store
 
 STATUSES = ["pending_review", "queued", "forwarded", "failed", "rejected_by_operator", "closed"]
@@ -69,3 +72,44 @@ def show_cmd(ctx: CliContext, id_or_ref: str, as_json: bool) -> None:
             click.echo(f"{key:>22}: {to_json(value) if isinstance(value, dict | list) else value}")
 
     run_with_store(ctx.settings, go)
+
+
+# -- review queue (gateway/review.py) ------------------------------------------------------
+
+
+def _decide(ctx: CliContext, decide: Callable[[Store], Awaitable[Decision]]) -> None:
+    async def go(store: Store) -> None:
+        try:
+            d = await decide(store)
+        except ReviewError as e:
+            fail(str(e))
+        click.echo(f"{d.tracking_ref} {d.region_code} {d.status}")
+
+    run_with_store(ctx.settings, go)
+
+
+@complaints.command("approve")
+@click.argument("id_or_ref")
+@pass_cli
+def approve_cmd(ctx: CliContext, id_or_ref: str) -> None:
+    """Approve a complaint waiting for review: it is forwarded to LAPOR."""
+    _decide(ctx, lambda store: approve(store, ctx.settings, id_or_ref))
+
+
+@complaints.command("reject")
+@click.argument("id_or_ref")
+@click.option("--reason", required=True, help="Told to the citizen (Indonesian).")
+@pass_cli
+def reject_cmd(ctx: CliContext, id_or_ref: str, reason: str) -> None:
+    """Reject a complaint; the citizen gets a polite reply with the reason."""
+    _decide(ctx, lambda store: reject(store, ctx.settings, id_or_ref, reason))
+
+
+@complaints.command("assign")
+@click.argument("target")
+@click.option("--region", required=True, help="Region code, e.g. AGAM.")
+@pass_cli
+def assign_cmd(ctx: CliContext, target: str, region: str) -> None:
+    """Move a complaint to another region (its tracking number stays), or make an
+    unrouted/rejected inbound message (its number, as `log` shows) a complaint."""
+    _decide(ctx, lambda store: assign(store, ctx.settings, target, region))
