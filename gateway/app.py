@@ -12,7 +12,7 @@ from aiohttp import web
 import channels.sms
 import channels.twitter
 import channels.web
-from gateway import outbox
+from gateway import ops, outbox
 from gateway.config_base import parse_listen
 from gateway.http_common import error_middleware
 from gateway.intake import Intake
@@ -41,6 +41,7 @@ def build_runtime(settings: Settings, store: Store) -> Runtime:
         register(rt)
     # Forwards to LAPOR and sends replies through the senders registered above.
     outbox.register(rt)
+    ops.register(rt)
     return rt
 
 

@@ -60,6 +60,16 @@ async def fetch_after(
     return (await session.scalars(query)).all()
 
 
+async def recent(
+    session: AsyncSession, count: int, *, region: str | None = None
+) -> Sequence[Event]:
+    """The newest `count` events, newest first."""
+    query = select(Event).order_by(Event.id.desc()).limit(count)
+    if region:
+        query = query.where(Event.region_code == region)
+    return (await session.scalars(query)).all()
+
+
 def event_json(e: Event) -> dict[str, Any]:
     return {
         "id": e.id,

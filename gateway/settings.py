@@ -19,6 +19,7 @@ from channels.sms.config import SmsConfig
 from channels.twitter.config import TwitterConfig
 from gateway.config_base import Section, check_listen
 from gateway.lapor.config import LaporConfig
+from gateway.ops.config import OpsConfig
 from normalizer.types import Limits, RegionRules
 
 DEFAULT_CONFIG = Path("config/gateway.toml")
@@ -164,6 +165,7 @@ class FileConfig(Section):
     channels: ChannelsSection = ChannelsSection()
     replies: ReplyTexts = ReplyTexts()
     limits: LimitsSection = LimitsSection()
+    ops: OpsConfig = OpsConfig()
 
     @model_validator(mode="after")
     def _unique_client_keys(self) -> FileConfig:

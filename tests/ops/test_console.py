@@ -1,0 +1,148 @@
+"""The operator console over a real socket: sign-in, scope, masking, live log (SSE)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from argon2 import PasswordHasher
+
+from gateway.app import build_http_app, build_runtime
+from gateway.runtime import Runtime
+from gateway.settings import Settings
+from gateway.store.db import Store
+from gateway.store.models import Operator
+from normalizer.types import Channel, Reporter
+from tests.support import make_raw
+
+PASSWORD = "kata-sandi-uji"
+
+
+@pytest.fixture
+async def console(settings: Settings, store: Store) -> AsyncIterator[tuple[TestClient, Runtime]]:
+    hashed = PasswordHasher().hash(PASSWORD)
+    async with store.transaction() as s:
+        s.add(Operator(name="admin", role="admin", region_code=None, password_hash=hashed))
+        s.add(Operator(name="agam", role="operator", region_code="AGAM", password_hash=hashed))
+    rt = build_runtime(settings, store)
+    async with TestClient(TestServer(build_http_app(rt))) as client:
+        yield client, rt
+
+
+async def login(client: TestClient, name: str, password: str = PASSWORD) -> int:
+    resp = await client.post(
+        "/ops/login", data={"name": name, "password": password}, allow_redirects=False
+    )
+    return resp.status
+
+
+async def csrf(client: TestClient) -> str:
+    page = await (await client.get("/ops/stats")).text()
+    return re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+
+
+async def test_pages_need_sign_in(console: tuple[TestClient, Runtime]) -> None:
+    client, _ = console
+    for path in (
+        "/ops/",
+        "/ops/inbox",
+        "/ops/review",
+        "/ops/complaints",
+        "/ops/stats",
+        "/ops/events/stream",
+    ):
+        resp = await client.get(path, allow_redirects=False)
+        assert resp.status == 303 and resp.headers["Location"] == "/ops/login", path
+    assert await login(client, "agam", "salah") == 401
+    assert await login(client, "tidak-ada") == 401
+    assert await login(client, "agam") == 303
+    page = await (await client.get("/ops/")).text()
+    assert "Log masuk (langsung)" in page and "MODE LATIHAN" in page
+
+
+async def test_tampered_cookie_and_missing_csrf_are_refused(
+    console: tuple[TestClient, Runtime],
+) -> None:
+    client, _ = console
+    client.session.cookie_jar.update_cookies({"lapor_ops": "e30=.deadbeef"})
+    resp = await client.get("/ops/", allow_redirects=False)
+    assert resp.status == 303
+    await login(client, "agam")
+    resp = await client.post("/ops/logout", data={}, allow_redirects=False)
+    assert resp.status == 403
+    token = await csrf(client)
+    resp = await client.post("/ops/logout", data={"csrf": token}, allow_redirects=False)
+    assert resp.status == 303
+
+
+async def test_operator_sees_own_region_with_identity_admin_sees_masked(
+    console: tuple[TestClient, Runtime],
+) -> None:
+    client, rt = console
+    await rt.intake.submit(make_raw("AGAM jalan rusak di Lubuk Basung", sender="081234567890"))
+    await rt.intake.submit(make_raw("SBY banjir di Jl. Ahmad Yani", sender="081299990000"))
+    await rt.intake.submit(make_raw("AGAM ANONIM pungli di kantor camat", sender="081277776666"))
+    await login(client, "agam")
+    page = await (await client.get("/ops/complaints")).text()
+    assert "AGM-000001" in page and "SBY-000001" not in page
+    assert "+6281234567890" in page  # the region's operator may call back
+    assert "+6281277776666" not in page and "Dirahasiakan (anonim)" in page
+
+    client.session.cookie_jar.clear()
+    await login(client, "admin")
+    page = await (await client.get("/ops/complaints")).text()
+    assert "AGM-000001" in page and "SBY-000001" in page
+    assert "+6281234567890" not in page and "+62812*****890" in page
+
+
+async def test_inbox_shows_unrouted_masked(console: tuple[TestClient, Runtime]) -> None:
+    client, rt = console
+    await rt.intake.submit(make_raw("PADANG jalan rusak", sender="081211112222"))
+    await rt.intake.submit(
+        make_raw(
+            "",
+            channel=Channel.API,
+            sender="api:x",
+            recipient="AGAM",
+            region_hint="AGAM",
+            reporter=Reporter(phone="081233334444"),
+        )
+    )
+    await login(client, "admin")
+    page = await (await client.get("/ops/inbox")).text()
+    assert "PADANG jalan rusak" in page and "Tak terarah" in page
+    assert "081211112222" not in page and "+6281211112222" not in page
+    assert "Jadikan aduan" in page
+
+
+async def test_live_log_streams_new_events(console: tuple[TestClient, Runtime]) -> None:
+    client, rt = console
+    await rt.intake.submit(make_raw("SBY sebelum login", external_id="old"))
+    await login(client, "agam")
+    resp = await client.get("/ops/events/stream?after=0")
+    assert resp.headers["Content-Type"] == "text/event-stream"
+
+    async def next_event() -> dict:
+        while True:
+            line = await asyncio.wait_for(resp.content.readline(), 10)
+            if line.startswith(b"data: "):
+                return json.loads(line[6:])
+
+    await rt.intake.submit(make_raw("SBY bukan wilayah operator ini", external_id="sby"))
+    await rt.intake.submit(make_raw("AGAM lampu jalan mati", external_id="agam"))
+    event = await next_event()
+    assert event["region"] == "AGAM" and event["outcome"] == "accepted"
+    assert event["ref"] == "AGM-000001"
+    resp.close()
+
+
+async def test_stats_page(console: tuple[TestClient, Runtime]) -> None:
+    client, rt = console
+    await rt.intake.submit(make_raw("AGAM jalan rusak parah"))
+    await login(client, "agam")
+    page = await (await client.get("/ops/stats")).text()
+    assert "Hari ini" in page and "AGAM" in page
