@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 from channels.sms.modem import ModemReader
 from gateway.runtime import Runtime
@@ -17,6 +21,33 @@ def reader(rt: Runtime) -> ModemReader:
     return next(s for s in rt.services if isinstance(s, ModemReader))
 
 
+@asynccontextmanager
+async def running(rt: Runtime, **sms_overrides: Any) -> AsyncIterator[Runtime]:
+    """Register the SMS channel (config tweaks optional) and run its services."""
+    import channels.sms
+
+    if sms_overrides:
+        sms = rt.settings.channels.sms
+        modem = sms.modem.model_copy(update=sms_overrides)
+        channels_cfg = rt.settings.channels.model_copy(
+            update={"sms": sms.model_copy(update={"modem": modem})}
+        )
+        rt.settings.file = rt.settings.file.model_copy(update={"channels": channels_cfg})
+    channels.sms.register(rt)
+    for service in rt.services:
+        await service.start()
+    try:
+        yield rt
+    finally:
+        for service in reversed(rt.services):
+            await service.stop()
+
+
+def health(rt: Runtime) -> str:
+    component = rt.health.components.get("sms-modem")
+    return "" if component is None else ("ok" if component.ok else component.detail)
+
+
 async def test_drains_stored_messages_good_and_bad(sim: ModemSimulator, runtime: Runtime) -> None:
     good = [
         encode_deliver(CITIZEN, "AGAM jalan rusak di depan pasar Lubuk Basung", TS),
@@ -28,18 +59,14 @@ async def test_drains_stored_messages_good_and_bad(sim: ModemSimulator, runtime:
         "binary_data": encode_deliver(CITIZEN, "data", TS, dcs=0x04),
         "status_report": "07914306073011F006270B913426565711F7012081111345400120811174054043",
         "length_mismatch": encode_deliver(CITIZEN, "AGAM terpotong", TS)[:-6],
-        "bad_udh": "07917283010010F5440BC87238880900F100009930925161958011050003190203E8329BFD4697D9EC37",
+        "bad_udh": "07917283010010F5440BC87238880900F1000099309251619580"
+        "11050003190203E8329BFD4697D9EC37",
         "corrupt_pdu": "0791ZZ",
     }
     for pdu in [*good, *bad.values()]:
         sim.store(pdu, announce=False)
     sim.start()
-    import channels.sms
-
-    channels.sms.register(runtime)
-    for service in runtime.services:
-        await service.start()
-    try:
+    async with running(runtime):
         await eventually(lambda: not sim.stored(), what="an empty SIM")
         rows = await inbound(runtime.store)
         assert sorted(r.outcome for r in rows).count("accepted") == 3
@@ -59,6 +86,120 @@ async def test_drains_stored_messages_good_and_bad(sim: ModemSimulator, runtime:
         deletes = [c for c in sim.commands if c.startswith("AT+CMGD=")]
         assert len(deletes) == len(good) + len(bad)
         assert all(",4" not in c for c in deletes)  # never the wipe-all trap
-    finally:
-        for service in reversed(runtime.services):
-            await service.stop()
+
+
+async def test_cmti_wakes_the_reader_between_sweeps(sim: ModemSimulator, runtime: Runtime) -> None:
+    sim.start()
+    async with running(runtime, sweep_interval_s=60.0) as rt:
+        await eventually(lambda: reader(rt).connected.is_set() and sim.notify, what="connect")
+        await eventually(lambda: sim.cmgl_calls >= 1, what="the first sweep")
+        sim.deliver(CITIZEN, "AGAM sampah menumpuk di pasar")
+        await eventually(lambda: not sim.stored(), timeout=5, what="the +CMTI read")
+        assert sim.cmgl_calls == 2  # woken by +CMTI, not by the 60 s sweep
+        assert [c.text for c in await complaints(rt.store)] == ["sampah menumpuk di pasar"]
+
+
+async def test_multipart_16_bit_reference_out_of_order_with_a_repeat(
+    sim: ModemSimulator, runtime: Runtime
+) -> None:
+    from tests.channels.sms.modem_simulator import split_deliver
+
+    text = "AGAM " + "jembatan gantung di Nagari Tiku putus, anak sekolah menyeberang sungai. " * 5
+    parts = split_deliver(CITIZEN, text, TS, ref=0x1234, ref16=True)
+    assert len(parts) >= 3
+    for pdu in [parts[2], parts[0], parts[2], *parts[3:], parts[1]]:  # part 3 twice
+        sim.store(pdu, announce=False)
+    sim.start()
+    async with running(runtime) as rt:
+        await eventually(lambda: not sim.stored(), what="an empty SIM")
+        found = await eventually(lambda: complaints(rt.store), what="the complaint")
+        assert len(found) == 1
+        assert found[0].text == " ".join(text.split()[1:])
+        assert [r.outcome for r in await inbound(rt.store)] == ["accepted"]
+
+
+async def test_unplug_and_replug(sim: ModemSimulator, runtime: Runtime) -> None:
+    sim.start()
+    async with running(runtime) as rt:
+        await eventually(lambda: health(rt) == "ok", what="connected")
+        sim.unplug()
+        await eventually(lambda: "unplugged" in health(rt) or "port_missing" in health(rt))
+        sim.replug()
+        sim.deliver(CITIZEN, "AGAM pohon tumbang menutup jalan")
+        await eventually(lambda: not sim.stored(), what="reading after the replug")
+        assert health(rt) == "ok"
+        outcomes = [(e.outcome, e.reason) for e in await events_of(rt.store, "channel")]
+        assert outcomes[0][0] == "error" and outcomes[-1] == ("recovered", None)
+
+
+async def test_missing_port_is_retried_until_it_appears(
+    sim: ModemSimulator, runtime: Runtime
+) -> None:
+    async with running(runtime) as rt:
+        await eventually(lambda: "port_missing" in health(rt), what="port_missing")
+        sim.start()
+        await eventually(lambda: health(rt) == "ok", what="connected after the port appeared")
+        [event] = [e for e in await events_of(rt.store, "channel") if e.outcome == "error"]
+        assert event.reason == "port_missing"
+
+
+async def test_wrong_pin_is_not_retried(sim: ModemSimulator, runtime: Runtime) -> None:
+    sim.pin = "1234"
+    sim.unlocked = False
+    sim.start()
+    async with running(runtime, pin="0000") as rt:
+        await eventually(lambda: "wrong_pin" in health(rt), what="wrong_pin")
+        await asyncio.sleep(1.0)  # longer than the reconnect backoff
+        assert sum(c.startswith("AT+CPIN=") for c in sim.commands) == 1  # the SIM is not locked
+        [event] = await events_of(rt.store, "channel")
+        assert (event.outcome, event.reason) == ("error", "wrong_pin")
+
+
+async def test_right_pin_unlocks(sim: ModemSimulator, runtime: Runtime) -> None:
+    sim.pin = "1234"
+    sim.unlocked = False
+    sim.start()
+    async with running(runtime, pin="1234") as rt:
+        await eventually(lambda: health(rt) == "ok", what="connected")
+
+
+async def test_sim_full_is_reported_and_drained(sim: ModemSimulator, runtime: Runtime) -> None:
+    sim.capacity = 3
+    for i in range(3):
+        sim.store(encode_deliver(CITIZEN, f"AGAM laporan nomor {i}", TS), announce=False)
+    assert sim.deliver(CITIZEN, "AGAM tidak muat") == [None]  # the network must retry later
+    sim.start()
+    async with running(runtime) as rt:
+        await eventually(lambda: not sim.stored(), what="drained")
+        await eventually(lambda: health(rt) == "ok", what="healthy again")
+        reasons = [(e.outcome, e.reason) for e in await events_of(rt.store, "channel")]
+        assert reasons[:2] == [("error", "sim_full"), ("recovered", None)]
+        assert len(await complaints(rt.store)) == 3
+
+
+async def test_error_answers_then_recovery(sim: ModemSimulator, runtime: Runtime) -> None:
+    sim.failures["AT+CMGL"] = "+CMS ERROR: 500"
+    sim.deliver(CITIZEN, "AGAM drainase tersumbat")
+    sim.start()
+    async with running(runtime) as rt:
+        await eventually(lambda: "command_error" in health(rt), what="command_error")
+        assert sim.stored()  # nothing read, nothing deleted
+        sim.failures.clear()
+        await eventually(lambda: not sim.stored(), what="read after recovery")
+        assert len(await complaints(rt.store)) == 1
+
+
+async def test_retransmission_at_a_new_index_is_a_duplicate(
+    sim: ModemSimulator, runtime: Runtime
+) -> None:
+    pdu = encode_deliver(CITIZEN, "AGAM jalan berlubang dekat SD 05", TS)
+    sim.store(pdu, announce=False)
+    sim.store(pdu, announce=False)
+    sim.start()
+    async with running(runtime) as rt:
+        await eventually(lambda: not sim.stored(), what="an empty SIM")
+        assert len(await complaints(rt.store)) == 1
+        assert sorted(e.outcome for e in await events_of(rt.store, "inbound")) == [
+            "accepted",
+            "duplicate",
+        ]
