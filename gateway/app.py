@@ -12,11 +12,12 @@ from aiohttp import web
 import channels.sms
 import channels.twitter
 import channels.web
-from gateway import ops, outbox
+from gateway import outbox
 from gateway.config_base import parse_listen
 from gateway.http_common import error_middleware
 from gateway.intake import Intake
 from gateway.metrics import Metrics
+from gateway.ops.routes import register as register_console
 from gateway.runtime import Runtime
 from gateway.settings import Settings
 from gateway.store.db import Store
@@ -41,7 +42,7 @@ def build_runtime(settings: Settings, store: Store) -> Runtime:
         register(rt)
     # Forwards to LAPOR and sends replies through the senders registered above.
     outbox.register(rt)
-    ops.register(rt)
+    register_console(rt)
     return rt
 
 

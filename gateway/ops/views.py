@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import aiohttp_jinja2
 from aiohttp import web
 from sqlalchemy import select
 
-from gateway import events
+from gateway import events, review
 from gateway.ops import stream
 from gateway.ops.auth import COOKIE, OperatorSession, SessionSigner, authenticate
 from gateway.ops.masking import mask_email, mask_name, mask_phone, mask_sender
@@ -226,6 +227,66 @@ class Console:
             complaints=[self.complaint_view(op, c, r) for c, r in reversed(rows)],
             statuses=list(STATUS_LABELS.items()),
             status=status,
+        )
+
+    # -- decisions (the same functions as `lapor-gateway complaints approve|reject|assign`) --
+
+    async def _scoped_complaint(self, op: OperatorSession, complaint_id: str) -> Complaint:
+        async with self.rt.store.reader() as session:
+            complaint = await session.get(Complaint, complaint_id)
+        if complaint is None or not op.may_see(complaint.region_code):
+            raise web.HTTPNotFound(text="Aduan tidak ditemukan.")
+        return complaint
+
+    async def _decide(
+        self, back: str, action: Callable[[], Awaitable[review.Decision]], done: str
+    ) -> web.Response:
+        try:
+            decision = await action()
+        except review.ReviewError as e:
+            raise web.HTTPSeeOther(f"{back}?{urlencode({'pesan': str(e), 'galat': 1})}") from e
+        message = done.format(ref=decision.tracking_ref, region=decision.region_code)
+        raise web.HTTPSeeOther(f"{back}?{urlencode({'pesan': message})}")
+
+    async def approve(self, request: web.Request, op: OperatorSession) -> web.Response:
+        c = await self._scoped_complaint(op, request.match_info["id"])
+        return await self._decide(
+            "/ops/review",
+            lambda: review.approve(self.rt.store, self.rt.settings, c.id, by=op.name),
+            "Aduan {ref} disetujui dan diantrekan ke LAPOR!.",
+        )
+
+    async def reject(self, request: web.Request, op: OperatorSession) -> web.Response:
+        c = await self._scoped_complaint(op, request.match_info["id"])
+        reason = str((await request.post()).get("reason", ""))
+        return await self._decide(
+            "/ops/review",
+            lambda: review.reject(self.rt.store, self.rt.settings, c.id, reason, by=op.name),
+            "Aduan {ref} ditolak; pelapor diberi tahu.",
+        )
+
+    async def assign(self, request: web.Request, op: OperatorSession) -> web.Response:
+        c = await self._scoped_complaint(op, request.match_info["id"])
+        region = str((await request.post()).get("region", ""))
+        return await self._decide(
+            "/ops/review",
+            lambda: review.assign(self.rt.store, self.rt.settings, c.id, region, by=op.name),
+            "Aduan {ref} dialihkan ke wilayah {region}.",
+        )
+
+    async def inbox_assign(self, request: web.Request, op: OperatorSession) -> web.Response:
+        inbound_id = int(request.match_info["id"])
+        async with self.rt.store.reader() as session:
+            message = await session.get(InboundMessage, inbound_id)
+        if message is None or not op.may_see(message.region_code):
+            raise web.HTTPNotFound(text="Pesan tidak ditemukan.")
+        region = str((await request.post()).get("region", ""))
+        return await self._decide(
+            "/ops/inbox",
+            lambda: review.assign(
+                self.rt.store, self.rt.settings, str(inbound_id), region, by=op.name
+            ),
+            "Pesan dijadikan aduan {ref} untuk wilayah {region}.",
         )
 
     async def stats_page(self, request: web.Request, op: OperatorSession) -> web.Response:

@@ -10,12 +10,13 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from argon2 import PasswordHasher
+from sqlalchemy import select
 
 from gateway.app import build_http_app, build_runtime
 from gateway.runtime import Runtime
 from gateway.settings import Settings
 from gateway.store.db import Store
-from gateway.store.models import Operator
+from gateway.store.models import Complaint, Operator
 from normalizer.types import Channel, Reporter
 from tests.support import make_raw
 
@@ -146,3 +147,58 @@ async def test_stats_page(console: tuple[TestClient, Runtime]) -> None:
     await login(client, "agam")
     page = await (await client.get("/ops/stats")).text()
     assert "Hari ini" in page and "AGAM" in page
+
+
+async def test_review_decisions_from_the_console(console: tuple[TestClient, Runtime]) -> None:
+    client, rt = console
+    held = await rt.intake.submit(make_raw("BEBEJA jembatan putus di Cibaliung"))
+    wrong = await rt.intake.submit(make_raw("PANDEGLANG banjir di Surabaya kota"))
+    await login(client, "admin")
+    token = await csrf(client)
+    page = await (await client.get("/ops/review")).text()
+    assert "PDG-000001" in page and "PDG-000002" in page
+
+    resp = await client.post(f"/ops/complaints/{held.complaint_id}/approve", data={"csrf": token})
+    assert "disetujui" in await resp.text()
+    resp = await client.post(f"/ops/complaints/{held.complaint_id}/approve", data={"csrf": token})
+    assert "hanya aduan pending_review" in await resp.text()  # the operator is told why
+    resp = await client.post(
+        f"/ops/complaints/{wrong.complaint_id}/assign", data={"csrf": token, "region": "SBY"}
+    )
+    assert "dialihkan ke wilayah SBY" in await resp.text()
+    async with rt.store.reader() as s:
+        from gateway.store.models import Complaint
+
+        statuses = {
+            c.tracking_ref: (c.status, c.region_code)
+            for c in (await s.scalars(select_all(Complaint))).all()
+        }
+    assert statuses == {"PDG-000001": ("queued", "PDG"), "PDG-000002": ("queued", "SBY")}
+
+
+async def test_inbox_message_becomes_a_complaint(console: tuple[TestClient, Runtime]) -> None:
+    client, rt = console
+    result = await rt.intake.submit(make_raw("PADANG jalan rusak di Lubuk Basung"))
+    await login(client, "agam")
+    token = await csrf(client)
+    # An unrouted message belongs to no region: only an admin may act on it.
+    resp = await client.post(
+        f"/ops/inbox/{result.inbound_id}/assign", data={"csrf": token, "region": "AGAM"}
+    )
+    assert resp.status == 404
+    client.session.cookie_jar.clear()
+    await login(client, "admin")
+    token = await csrf(client)
+    resp = await client.post(
+        f"/ops/inbox/{result.inbound_id}/assign", data={"csrf": token, "region": "AGAM"}
+    )
+    assert "dijadikan aduan AGM-000001" in await resp.text()
+
+
+async def test_operator_cannot_act_on_another_region(console: tuple[TestClient, Runtime]) -> None:
+    client, rt = console
+    other = await rt.intake.submit(make_raw("BEBEJA sampah di pasar Pandeglang"))
+    await login(client, "agam")
+    token = await csrf(client)
+    resp = await client.post(f"/ops/complaints/{other.complaint_id}/approve", data={"csrf": token})
+    assert resp.status == 404

@@ -1,0 +1,50 @@
+"""Console routes; the console is on unless [ops] enabled = false."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from gateway.ops.auth import SessionSigner, load_secret
+from gateway.ops.views import Console
+from gateway.runtime import Runtime
+
+
+def register(rt: Runtime) -> None:
+    cfg = rt.settings.file.ops
+    if not cfg.enabled:
+        return
+    secret = load_secret(cfg.session_secret, rt.settings.data_dir)
+    console = Console(rt, SessionSigner(secret, cfg.session_hours * 3600))
+    page = console.page
+    rt.routes.extend(
+        [
+            web.get("/ops/login", console.login_form),
+            web.post("/ops/login", console.login),
+            web.post("/ops/logout", page(console.logout)),
+            web.get("/ops/", page(console.log_page)),
+            web.get("/ops/events/stream", page(console.event_stream)),
+            web.get("/ops/inbox", page(console.inbox)),
+            web.get("/ops/review", page(console.review_page)),
+            web.get("/ops/complaints", page(console.complaints_page)),
+            web.get("/ops/stats", page(console.stats_page)),
+            web.post("/ops/complaints/{id}/approve", page(console.approve)),
+            web.post("/ops/complaints/{id}/reject", page(console.reject)),
+            web.post("/ops/complaints/{id}/assign", page(console.assign)),
+            web.post("/ops/inbox/{id:[0-9]+}/assign", page(console.inbox_assign)),
+        ]
+    )
+
+    def templates(app: web.Application) -> None:
+        import aiohttp_jinja2
+
+        # One jinja environment serves the citizen pages and the console.
+        env = aiohttp_jinja2.get_env(app)
+        from pathlib import Path
+
+        import jinja2
+
+        env.loader = jinja2.ChoiceLoader(
+            [env.loader, jinja2.FileSystemLoader(Path(__file__).parent / "templates")]
+        )
+
+    rt.app_setups.append(templates)
