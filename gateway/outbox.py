@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
+import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,6 +33,8 @@ from gateway.store.models import Complaint, OutboxItem, Reporter, utcnow
 log = logging.getLogger(__name__)
 
 PENDING, SENDING, DONE, DEAD, UNSENDABLE = "pending", "sending", "done", "dead", "unsendable"
+# Which gateway instance sent a row (several may share one PostgreSQL database).
+WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
 FORWARD, REPLY = "forward", "reply"
 
 
@@ -227,6 +231,7 @@ class OutboxWorker:
                     "lapor_tracking_id": tracking_id,
                     "attempts": claim.attempts,
                     "mode": self.cfg.mode,
+                    "worker": WORKER_ID,
                 },
             )
             await replies.queue_complaint_reply(

@@ -84,6 +84,7 @@ async def test_unrouted_sms_becomes_a_complaint_by_assigning_a_region(runtime: R
         await assign(runtime.store, runtime.settings, "999999", "AGAM")
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the CLI is store-agnostic
 async def test_review_and_outbox_cli(runtime: Runtime) -> None:
     result = await runtime.intake.submit(make_raw("PANDEGLANG sampah di pantai Carita"))
     config = runtime.settings.path
