@@ -35,6 +35,7 @@ import html
 import itertools
 import re
 import secrets
+import string
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -56,6 +57,7 @@ DEFAULT_MEDIA_FIELDS = ("media_key", "type")
 HASHTAG_RE = re.compile(r"(?<![\w&])[#＃](\w+)")
 MENTION_RE = re.compile(r"(?<![\w@])@(\w{1,15})")
 URL_RE = re.compile(r"https?://\S+")
+TCO_ALPHABET = string.ascii_letters + string.digits  # t.co ids are 10 alphanumerics
 TOKEN_RE = re.compile(r'\(|\)|-?"[^"]*"|-?[^\s()]+')
 
 Tweet = dict[str, Any]
@@ -308,7 +310,7 @@ def shorten_urls(text: str, media_keys: list[str]) -> tuple[str, list[dict[str, 
     urls: list[dict[str, Any]] = []
 
     def tco(expanded: str, media_key: str | None = None) -> str:
-        short = f"https://t.co/{secrets.token_urlsafe(8)[:10]}"
+        short = "https://t.co/" + "".join(secrets.choice(TCO_ALPHABET) for _ in range(10))
         entry: dict[str, Any] = {
             "url": short,
             "expanded_url": expanded,
