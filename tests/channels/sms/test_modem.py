@@ -10,7 +10,7 @@ from typing import Any
 
 from channels.sms.modem import ModemReader
 from gateway.runtime import Runtime
-from tests.channels.sms.helpers import complaints, eventually, events_of, inbound
+from tests.channels.sms.helpers import complaints, events_of, eventually, inbound
 from tests.channels.sms.modem_simulator import ModemSimulator, encode_deliver
 
 TS = datetime(2026, 11, 23, 9, 30, 0, tzinfo=UTC)
