@@ -167,11 +167,9 @@ async def test_review_decisions_from_the_console(console: tuple[TestClient, Runt
     )
     assert "dialihkan ke wilayah SBY" in await resp.text()
     async with rt.store.reader() as s:
-        from gateway.store.models import Complaint
-
         statuses = {
             c.tracking_ref: (c.status, c.region_code)
-            for c in (await s.scalars(select_all(Complaint))).all()
+            for c in (await s.scalars(select(Complaint))).all()
         }
     assert statuses == {"PDG-000001": ("queued", "PDG"), "PDG-000002": ("queued", "SBY")}
 
