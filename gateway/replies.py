@@ -46,9 +46,19 @@ def fit_sms(template: str, values: dict[str, str]) -> str:
         if not value or key not in _placeholders(template):
             continue
         keep = max(0, len(value) - (length.units - length.limit) - len(ELLIPSIS))
-        values[key] = value[:keep].rstrip() + ELLIPSIS if keep else ""
+        values[key] = _shorten_words(value, keep)
         text = gsm_friendly(template.format(**values))
     return _cut(text)
+
+
+def _shorten_words(value: str, keep: int) -> str:
+    """At most `keep` characters of `value`, cut at a word boundary, then the ellipsis."""
+    if keep <= 0:
+        return ""
+    head = value[:keep]
+    if len(value) > keep and value[keep] != " " and " " in head:
+        head = head[: head.rfind(" ")]
+    return head.rstrip(" ,;:.") + ELLIPSIS
 
 
 def _placeholders(template: str) -> set[str]:
