@@ -126,7 +126,7 @@ class SmsSender:
         return await self._post(
             f"{base}/2010-04-01/Accounts/{sid}/Messages.json",
             data={"To": number, "From": self.reply.twilio_from, "Body": text},
-            auth=aiohttp.BasicAuth(sid, token),
+            headers={"Authorization": aiohttp.BasicAuth(sid, token).encode()},
         )
 
     async def _post(self, url: str, **kwargs: object) -> SendResult:
