@@ -126,7 +126,7 @@ class SmsSender:
         return await self._post(
             f"{base}/2010-04-01/Accounts/{sid}/Messages.json",
             data={"To": number, "From": self.reply.twilio_from, "Body": text},
-            headers={"Authorization": aiohttp.BasicAuth(sid, token).encode()},
+            headers={"Authorization": aiohttp.encode_basic_auth(sid, token)},
         )
 
     async def _post(self, url: str, **kwargs: object) -> SendResult:
