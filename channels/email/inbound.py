@@ -22,9 +22,10 @@ from typing import Any
 
 from channels.email.attachments import save_attachments
 from channels.email.autoreply import MailKind, classify
+from channels.email.cursor import META_KEY, ImapCursor, save_cursor
 from channels.email.mime import AttachmentLimits, MailRejection, ParsedMail, parse_mail, raw_sha256
 from gateway import events
-from gateway.intake import IntakeResult
+from gateway.intake import IntakeResult, Outcome
 from gateway.runtime import Runtime
 from normalizer.types import Channel, RawMessage
 
@@ -68,19 +69,23 @@ class MailIntake:
         via: str,
         envelope_sender: str | None = None,
         recipients: tuple[str, ...] = (),
+        cursor: ImapCursor | None = None,
     ) -> MailOutcome:
         """Parse, store attachments, submit. Raises StoreUnavailable (and anything else)
-        when the mail is not stored: the caller must then not ack it."""
+        when the mail is not stored: the caller must then not ack it.
+
+        `cursor` (IMAP) is saved in the transaction that stores the last part of the mail.
+        """
         parsed = await asyncio.to_thread(parse_mail, raw, self.limits)
         if isinstance(parsed, MailRejection):
             await self.record_rejected(
-                parsed.reason, external_id=raw_sha256(raw), detail={"via": via}
+                parsed.reason, external_id=raw_sha256(raw), detail={"via": via}, cursor=cursor
             )
             return MailOutcome(rejected=parsed.reason)
         kind = classify(parsed, envelope_sender)
         if not kind.ingest:
             await self.record_rejected(
-                kind.value, external_id=parsed.message_id, detail={"via": via}
+                kind.value, external_id=parsed.message_id, detail={"via": via}, cursor=cursor
             )
             return MailOutcome(kind=kind, rejected=kind.value)
 
@@ -90,7 +95,10 @@ class MailIntake:
         )
         sender = parsed.from_address or (envelope_sender or "").strip("<>").lower()
         results = []
-        for address, code in targets:
+        for n, (address, code) in enumerate(targets, start=1):
+            meta = _meta(parsed, kind, via, len(raw), len(targets))
+            if cursor is not None and n == len(targets):
+                meta[META_KEY] = cursor.meta()
             raw_message = RawMessage(
                 channel=Channel.EMAIL,
                 external_id=f"{parsed.message_id}#{code}" if code else parsed.message_id,
@@ -99,12 +107,16 @@ class MailIntake:
                 text=parsed.text or parsed.subject,
                 received_at=received_at,
                 attachments=attachments,
-                meta=_meta(parsed, kind, via, len(raw), len(targets)),
+                meta=meta,
                 region_hint=code,
                 sender_name=parsed.from_name,
                 subject=parsed.subject or None,
             )
             results.append(await self.rt.intake.submit(raw_message))
+        if cursor is not None and results[-1].outcome is Outcome.DUPLICATE:
+            # Intake runs no hooks for a replay; the message is stored, so move on past it.
+            async with self.rt.store.transaction() as session:
+                await save_cursor(session, cursor)
         return MailOutcome(results=tuple(results), kind=kind)
 
     def _targets(
@@ -128,8 +140,11 @@ class MailIntake:
         *,
         external_id: str | None = None,
         detail: dict[str, Any] | None = None,
+        cursor: ImapCursor | None = None,
     ) -> None:
         async with self.rt.store.transaction() as session:
+            if cursor is not None:
+                await save_cursor(session, cursor)
             events.record(
                 session,
                 kind="inbound",
