@@ -77,6 +77,7 @@ class TwitterPoller:
         self.own_user_id = self.cfg.own_user_id or _user_id_of(self.cfg.access_token)
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._leading = False
         self._failures = 0
         self._last_fault: tuple[str, int | None] | None = None
 
@@ -87,23 +88,36 @@ class TwitterPoller:
 
     async def stop(self) -> None:
         self._stop.set()
-        if self._task is None:
-            return
-        try:  # let the tweet in flight finish; a leadership wait is simply cancelled
-            await asyncio.wait_for(asyncio.shield(self._task), timeout=10.0)
-        except TimeoutError:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        if self._task is not None:
+            if not self._leading:
+                self._task.cancel()  # only waiting for leadership: nothing in flight
+            try:  # let the tweet in flight finish
+                await asyncio.wait_for(asyncio.shield(self._task), timeout=10.0)
+            except (TimeoutError, asyncio.CancelledError):
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
         await self.api.close()
 
     async def _run(self) -> None:
-        async with self.rt.leadership("twitter"):
-            log.info("twitter poller leads", extra={"queries": len(self.queries)})
-            while not self._stop.is_set():
-                delay = await self.cycle()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stop.wait(), timeout=delay)
+        while not self._stop.is_set():
+            try:
+                async with self.rt.leadership("twitter"):
+                    self._leading = True
+                    log.info("twitter poller leads", extra={"queries": len(self.queries)})
+                    while not self._stop.is_set():
+                        delay = await self.cycle()
+                        await self._sleep(delay)
+            except Exception:  # the leadership connection broke: wait, then ask again
+                log.exception("twitter leadership lost")
+                self.rt.health.set(CHANNEL, False, "koneksi basis data untuk kepemimpinan putus")
+                await self._sleep(self.cfg.backoff_base_s)
+            finally:
+                self._leading = False
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), timeout=seconds)
 
     # --- one cycle ---------------------------------------------------------------------
 

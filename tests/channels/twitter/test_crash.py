@@ -20,7 +20,7 @@ from gateway.store.models import Complaint, Cursor, Event, InboundMessage
 from tests.channels.twitter.conftest import FakeX
 from tests.support import start_gateway, wait_http
 
-TWEETS = 150  # 15 pages of 10
+TWEETS = 100  # 10 pages of 10
 
 pytestmark = pytest.mark.slow
 
@@ -74,7 +74,7 @@ async def test_sigkill_mid_poll_loses_and_doubles_nothing(
     # 2. Killed while the tweets are going into intake.
     proc = start_gateway(config_path, log)
     try:
-        await wait_for(lambda: _stored_at_least(store, 30), 30, "30 stored tweets")
+        await wait_for(lambda: _stored_at_least(store, 20), 30, "20 stored tweets")
         kill(proc)
     finally:
         if proc.poll() is None:

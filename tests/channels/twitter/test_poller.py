@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -234,3 +236,42 @@ async def test_missing_includes_still_files_the_complaint(
     (complaint,) = await all_rows(store, Complaint)
     assert complaint.external_id == tweet and complaint.region_code == "AGAM"
     assert complaint.attachments == []  # the media objects were not included
+
+
+async def test_service_polls_until_stopped(
+    fake_x: FakeX, poller: TwitterPoller, store: Store
+) -> None:
+    await poller.start()
+    try:
+        tweet = fake_x.tweet("Jalan longsor di Kelok 44 #aduanagam")
+        for _ in range(100):
+            if await all_rows(store, Complaint):
+                break
+            await asyncio.sleep(0.05)
+        assert [c.external_id for c in await all_rows(store, Complaint)] == [tweet]
+    finally:
+        started = time.monotonic()
+        await poller.stop()
+    assert time.monotonic() - started < 2.0  # stop wakes the wait between polls
+
+
+async def test_one_leader_among_instances(
+    fake_x: FakeX, poller: TwitterPoller, runtime: Runtime, store: Store
+) -> None:
+    if not store.is_postgres:
+        pytest.skip("SQLite serves one instance; leadership is a PostgreSQL advisory lock")
+    other_rt = Runtime(settings=runtime.settings, store=store, intake=runtime.intake)
+    register(other_rt)
+    (other,) = [s for s in other_rt.services if isinstance(s, TwitterPoller)]
+    await poller.start()
+    await asyncio.sleep(0.3)
+    await other.start()
+    await asyncio.sleep(0.5)
+    assert poller._leading and not other._leading
+    await poller.stop()  # the leader goes away: the other takes over
+    for _ in range(60):
+        if other._leading:
+            break
+        await asyncio.sleep(0.1)
+    assert other._leading
+    await other.stop()
