@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
+import channels.email
 import channels.sms
 import channels.twitter
 import channels.web
@@ -30,6 +31,7 @@ CHANNEL_REGISTRATIONS: list[Callable[[Runtime], None]] = [
     channels.web.register,
     channels.twitter.register,
     channels.sms.register,
+    channels.email.register,
 ]
 
 METRICS_KEY = web.AppKey("metrics", Metrics)
