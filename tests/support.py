@@ -124,8 +124,17 @@ def start_gateway(config: Path, log_path: Path) -> subprocess.Popen[bytes]:
     )
 
 
-async def wait_http(url: str, timeout: float = 30.0) -> None:
-    """Wait until a URL answers 200 (a gateway subprocess finished starting)."""
+async def wait_http(
+    url: str,
+    timeout: float = 60.0,
+    proc: subprocess.Popen[bytes] | None = None,
+    log: Path | None = None,
+) -> None:
+    """Wait until a URL answers 200 (a gateway subprocess finished starting).
+
+    With `proc` and `log`, a gateway that exits or never answers fails the test with
+    its own output, so the cause is on screen.
+    """
     import aiohttp
 
     deadline = time.monotonic() + timeout
@@ -137,8 +146,11 @@ async def wait_http(url: str, timeout: float = 30.0) -> None:
                         return
             except aiohttp.ClientError:
                 pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{url} did not come up in {timeout}s")
+            exited = proc is not None and proc.poll() is not None
+            if exited or time.monotonic() > deadline:
+                output = log.read_text(errors="replace")[-4000:] if log else ""
+                state = f"exited with {proc.returncode}" if exited else f"not up in {timeout}s"
+                raise TimeoutError(f"{url}: gateway {state}\n{output}")
             await asyncio.sleep(0.1)
 
 

@@ -72,7 +72,7 @@ async def test_sigkill_under_load_then_resend(
 
     proc = start_gateway(config_path, log)
     try:
-        await wait_http(f"{base}/healthz")
+        await wait_http(f"{base}/healthz", proc=proc, log=log)
         enough = asyncio.Event()
         load = asyncio.create_task(post_all(base, keys, answers, enough))
         await asyncio.wait_for(enough.wait(), 60)
@@ -86,7 +86,7 @@ async def test_sigkill_under_load_then_resend(
 
     proc = start_gateway(config_path, log)
     try:
-        await wait_http(f"{base}/healthz")
+        await wait_http(f"{base}/healthz", proc=proc, log=log)
         unanswered = [k for k in keys if k not in answers]
         first_answers = dict(answers)
         await post_all(base, unanswered, answers)
