@@ -90,6 +90,14 @@ class _Modem(GsmModem):  # type: ignore[misc]
         super().__init__(port, baudrate, requestDelivery=False, fatalErrorCallbackFunc=lost)
         self._wake = wake
 
+    def connect(self, pin: str | None = None, waitingForModemToStartInSeconds: int = 0) -> None:
+        # A process that died inside AT+CMGS leaves the modem waiting at its "> " prompt,
+        # taking every later command as PDU text: ESC cancels that before the library starts.
+        with serial.Serial(self.port, self.baudrate, timeout=0.2, dsrdtr=True, rtscts=True) as line:
+            line.write(b"\x1b\r")
+            line.read(64)
+        super().connect(pin, waitingForModemToStartInSeconds)
+
     def _handleSmsReceived(self, notificationLine: str) -> None:
         self._wake()
 

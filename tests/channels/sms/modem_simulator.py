@@ -282,6 +282,7 @@ class ModemSimulator:
         self.failures: dict[str, str] = {}  # command prefix -> answer, e.g. "ERROR"
         self.notify = False  # AT+CNMI seen: announce new messages with +CMTI
         self.cmgl_calls = 0
+        self.latency_s = 0.0  # per answer: a real modem takes tens of milliseconds
         self._lock = threading.RLock()
         self._master: int | None = None
         self._slave: int | None = None
@@ -393,6 +394,8 @@ class ModemSimulator:
                 buffer = buffer[end + 1 :].lstrip(b"\n")
                 if not line:
                     continue
+                if self.latency_s:
+                    time.sleep(self.latency_s)
                 with self._lock:
                     self.commands.append(line)
                     answer = self._answer(line)

@@ -203,3 +203,18 @@ async def test_retransmission_at_a_new_index_is_a_duplicate(
             "accepted",
             "duplicate",
         ]
+
+
+async def test_modem_left_at_the_cmgs_prompt_is_recovered(
+    sim: ModemSimulator, runtime: Runtime
+) -> None:
+    """A gateway killed inside AT+CMGS leaves the modem waiting for a PDU."""
+    import serial
+
+    sim.start()
+    with serial.Serial(str(sim.path), 115200, timeout=1, dsrdtr=True, rtscts=True) as line:
+        line.write(b"AT+CMGS=23\r")
+        assert b">" in line.read(4)
+    sim.deliver(CITIZEN, "AGAM parit meluap")
+    async with running(runtime):
+        await eventually(lambda: not sim.stored(), what="reading after the stuck prompt")
