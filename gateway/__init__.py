@@ -1,0 +1,1 @@
+"""lapor-gateway core: settings, store, intake, outbox, LAPOR adapters, console, CLI."""
