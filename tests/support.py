@@ -148,7 +148,7 @@ async def wait_http(
                 pass
             exited = proc is not None and proc.poll() is not None
             if exited or time.monotonic() > deadline:
-                output = log.read_text(errors="replace")[-4000:] if log else ""
+                output = log.read_text(errors="replace")[-4000:] if log else ""  # noqa: ASYNC240
                 state = f"exited with {proc.returncode}" if exited else f"not up in {timeout}s"
                 raise TimeoutError(f"{url}: gateway {state}\n{output}")
             await asyncio.sleep(0.1)
