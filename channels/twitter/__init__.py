@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from gateway.runtime import Runtime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # gateway.settings imports channels.twitter.config: no import cycle here
+    from gateway.runtime import Runtime
 
 
 def register(rt: Runtime) -> None:

@@ -12,7 +12,8 @@ from sqlalchemy import select
 
 from channels.twitter import register
 from channels.twitter.fake_api import Fault
-from channels.twitter.poller import TwitterPoller
+from channels.twitter.poller import TWEPOCH_MS, TwitterPoller
+from channels.twitter.queries import cursor_key
 from gateway.runtime import Runtime
 from gateway.store.db import Store
 from gateway.store.models import Complaint, Cursor, Event, InboundMessage, Reporter
@@ -275,3 +276,28 @@ async def test_one_leader_among_instances(
         await asyncio.sleep(0.1)
     assert other._leading
     await other.stop()
+
+
+async def test_two_regions_hashtags_go_to_the_first_and_the_event_says_so(
+    fake_x: FakeX, poller: TwitterPoller, store: Store
+) -> None:
+    tweet = fake_x.tweet("Trotoar rusak depan stasiun #AduanSurabaya #aduanagam")
+    await poller.cycle()
+    (complaint,) = await all_rows(store, Complaint)
+    assert complaint.region_code == "SBY"
+    (event,) = [e for e in await all_rows(store, Event) if e.external_id == tweet]
+    assert "aduanagam" in event.detail["note"] and "AGAM" in event.detail["note"]
+
+
+async def test_a_cursor_older_than_the_search_window_falls_back_to_a_time(
+    fake_x: FakeX, poller: TwitterPoller, store: Store
+) -> None:
+    stale = str((int((time.time() - 8 * 86400) * 1000) - TWEPOCH_MS) << 22)
+    async with store.transaction() as session:
+        session.add(Cursor(key=cursor_key(poller.queries[0]), value=stale))
+    tweet = fake_x.tweet("Lampu jalan mati #aduanagam")
+    await poller.cycle()
+    (search,) = fake_x.api.requests
+    assert "since_id" not in search["params"] and "start_time" in search["params"]
+    assert [c.external_id for c in await all_rows(store, Complaint)] == [tweet]
+    assert await cursor_value(store) == tweet
