@@ -57,6 +57,9 @@ class IntakeContext:
 
 # Runs inside the intake transaction (e.g. queue a receipt reply); must not do I/O elsewhere.
 IntakeHook = Callable[[AsyncSession, IntakeContext], Awaitable[None]]
+# Per call: the caller's own writes that must commit with this message, whatever its
+# outcome, duplicates included (a poller cursor, the SIM parts a message was built from).
+AlsoInTransaction = Callable[[AsyncSession, "IntakeResult"], Awaitable[None]]
 # Runs after the commit (metrics); must not fail.
 IntakeObserver = Callable[[RawMessage, "IntakeResult"], None]
 
@@ -76,7 +79,10 @@ class Intake:
     hooks: list[IntakeHook] = field(default_factory=list)
     observers: list[IntakeObserver] = field(default_factory=list)
 
-    async def submit(self, raw: RawMessage) -> IntakeResult:
+    async def submit(
+        self, raw: RawMessage, *, also: AlsoInTransaction | None = None
+    ) -> IntakeResult:
+        """Store one message; `also` runs in the same transaction, after intake's writes."""
         raw = replace(raw, external_id=storable(raw.external_id))
         verdict = normalize(
             raw,
@@ -90,6 +96,8 @@ class Intake:
             try:
                 async with self.store.transaction() as session:
                     result = await self._submit_in(session, raw, verdict)
+                    if also is not None:
+                        await also(session, result)
             except IntegrityError:
                 if attempt:
                     raise

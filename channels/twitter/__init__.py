@@ -13,10 +13,9 @@ def register(rt: Runtime) -> None:
     if not cfg.enabled:
         return
     from channels.twitter.client import TwitterApi
-    from channels.twitter.poller import TwitterPoller, cursor_in_intake
+    from channels.twitter.poller import TwitterPoller
     from channels.twitter.replies import TweetReplies
 
-    rt.intake.hooks.append(cursor_in_intake)
     rt.add_service(TwitterPoller(rt, TwitterApi(cfg), cfg))
     if cfg.reply_enabled:
         replies = TweetReplies(TwitterApi(cfg))

@@ -15,7 +15,6 @@ import contextlib
 import logging
 import random
 import time
-from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,11 +24,10 @@ from channels.twitter.config import TwitterConfig
 from channels.twitter.queries import build_queries, cursor_key
 from channels.twitter.tweets import BadPage, Found, parse_page, skip_reason, to_raw
 from gateway import events
-from gateway.intake import IntakeContext
+from gateway.intake import IntakeResult
 from gateway.runtime import Runtime
 from gateway.store.db import StoreUnavailable
 from gateway.store.models import Cursor
-from normalizer.types import Channel
 
 log = logging.getLogger(__name__)
 
@@ -37,11 +35,6 @@ CHANNEL = "twitter"
 TWEPOCH_MS = 1288834974657
 # Recent search reaches 7 days back; an older since_id is refused, so fall back to a time.
 SEARCH_WINDOW = timedelta(days=7) - timedelta(minutes=5)
-
-# (cursor key, tweet id) of the tweet being submitted; read by the intake hook below.
-_pending_cursor: ContextVar[tuple[str, str] | None] = ContextVar(
-    "twitter_pending_cursor", default=None
-)
 
 
 async def save_cursor(session: AsyncSession, key: str, tweet_id: str) -> None:
@@ -51,13 +44,6 @@ async def save_cursor(session: AsyncSession, key: str, tweet_id: str) -> None:
         session.add(Cursor(key=key, value=tweet_id))
     elif int(tweet_id) > int(row.value):
         row.value = tweet_id
-
-
-async def cursor_in_intake(session: AsyncSession, ctx: IntakeContext) -> None:
-    """Intake hook: the tweet and its cursor commit together."""
-    pending = _pending_cursor.get()
-    if pending and ctx.raw.channel is Channel.TWITTER and ctx.raw.external_id == pending[1]:
-        await save_cursor(session, *pending)
 
 
 def tweet_time(tweet_id: str) -> datetime:
@@ -192,15 +178,12 @@ class TwitterPoller:
                 await save_cursor(session, key, found.id)
             return
         raw = to_raw(found, self.watched)
-        reset = _pending_cursor.set((key, found.id))
-        try:
-            result = await self.rt.intake.submit(raw)
-        finally:
-            _pending_cursor.reset(reset)
-        if result.outcome == "duplicate":
-            # Intake runs no hooks for a replay; the tweet is stored, so move past it.
-            async with self.rt.store.transaction() as session:
-                await save_cursor(session, key, found.id)
+
+        async def cursor_with_tweet(session: AsyncSession, _: IntakeResult) -> None:
+            await save_cursor(session, key, found.id)
+
+        # The tweet and its cursor commit together (a replay moves the cursor too).
+        await self.rt.intake.submit(raw, also=cursor_with_tweet)
 
     # --- faults, health, events --------------------------------------------------------
 

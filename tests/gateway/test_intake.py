@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.intake import Outcome
+from gateway.intake import AlsoInTransaction, IntakeResult, Outcome
 from gateway.runtime import Runtime
-from gateway.store.models import Complaint, Event, InboundMessage, OutboxItem, Reporter
+from gateway.store.models import (
+    Complaint,
+    Cursor,
+    Event,
+    InboundMessage,
+    OutboxItem,
+    Reporter,
+)
 from normalizer.types import Channel
 from normalizer.types import Reporter as ReporterValue
 from tests.support import make_raw
@@ -152,3 +161,38 @@ async def test_200_concurrent_submits_with_50_replays(runtime: Runtime) -> None:
     assert len(stored_refs) == len(set(stored_refs)) == 150
     assert await count(runtime, InboundMessage) == 150
     assert await count(runtime, OutboxItem) == 150
+
+
+def cursor_to(value: str) -> AlsoInTransaction:
+    async def write(session: AsyncSession, _: IntakeResult) -> None:
+        row = await session.get(Cursor, "test")
+        if row is None:
+            session.add(Cursor(key="test", value=value))
+        else:
+            row.value = value
+
+    return write
+
+
+async def failing_write(session: AsyncSession, _: IntakeResult) -> None:
+    raise RuntimeError("the caller's write failed")
+
+
+async def test_also_commits_with_the_message_for_every_outcome(runtime: Runtime) -> None:
+    raw = make_raw("AGAM jalan rusak", external_id="also-1")
+    await runtime.intake.submit(raw, also=cursor_to("1"))
+    await runtime.intake.submit(raw, also=cursor_to("2"))  # duplicate
+    await runtime.intake.submit(make_raw("ZZZ salah"), also=cursor_to("3"))  # unrouted
+    with pytest.raises(RuntimeError):
+        await runtime.intake.submit(
+            make_raw("AGAM lampu mati", external_id="x"), also=failing_write
+        )
+    async with runtime.store.reader() as s:
+        assert (await s.get(Cursor, "test")).value == "3"
+        # The failed caller's message rolled back with its write: nothing half-stored.
+        stored_x = await s.scalar(
+            select(func.count())
+            .select_from(InboundMessage)
+            .where(InboundMessage.external_id == "x")
+        )
+    assert stored_x == 0
