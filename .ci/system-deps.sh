@@ -27,3 +27,8 @@ if [ "${LAPOR_TEST_DATABASE_URL:-default}" = "default" ]; then
     fi
   fi
 fi
+
+# Dovecot: the IMAP tests start a private instance from their own config (no system service).
+if ! command -v dovecot >/dev/null || ! command -v doveadm >/dev/null; then
+  apt_install dovecot-imapd || echo "system-deps: dovecot unavailable; IMAP tests fall back to pymap" >&2
+fi

@@ -132,6 +132,11 @@ def queue_reply(
     return row
 
 
+# A channel sets RawMessage.meta[NO_REPLY] when the source must never be answered
+# (mailing lists, bulk mail, machine senders): no reply is queued for it at any stage.
+NO_REPLY = "no_reply"
+
+
 async def queue_complaint_reply(
     session: AsyncSession, settings: Settings, complaint: Complaint, kind: str, **values: Any
 ) -> OutboxItem | None:
@@ -141,7 +146,7 @@ async def queue_complaint_reply(
     inbound = await session.scalar(
         select(InboundMessage).where(InboundMessage.id == complaint.inbound_id)
     )
-    if inbound is None:
+    if inbound is None or inbound.meta.get(NO_REPLY):
         return None
     known = {"ref": complaint.tracking_ref, "lapor_id": complaint.lapor_tracking_id or ""}
     text = render(settings, inbound.channel, kind, complaint.region_code, **(known | values))
@@ -165,6 +170,8 @@ def intake_hook(settings: Settings) -> IntakeHook:
     async def hook(session: AsyncSession, ctx: IntakeContext) -> None:
         raw, result = ctx.raw, ctx.result
         channel = raw.channel.value
+        if raw.meta.get(NO_REPLY):
+            return
         if result.outcome is Outcome.ACCEPTED and ctx.complaint is not None:
             kind = "receipt"
             text = render(settings, channel, kind, result.region_code, ref=result.tracking_ref)
