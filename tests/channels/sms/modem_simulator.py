@@ -499,20 +499,27 @@ def main() -> None:
     directory = Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/lapor-modem")
     directory.mkdir(parents=True, exist_ok=True)
     sim = ModemSimulator(directory).start()
-    print(f"simulated modem on {sim.path}; type '<sender> <text>' to send an SMS to it")
+    print(f"simulated modem on {sim.path}")
+    print("type '<sender> <text>', e.g.: +6281234567890 AGAM jalan rusak", flush=True)
+
+    def show_replies() -> None:
+        shown = 0
+        while True:
+            time.sleep(0.2)
+            for sms in sim.sent[shown:]:
+                print(f"<- SMS to {sms.destination}: {sms.text}", flush=True)
+            shown = len(sim.sent)
+
+    threading.Thread(target=show_replies, daemon=True).start()
     try:
         for line in sys.stdin:
             sender, _, text = line.strip().partition(" ")
             if text:
-                print("stored at", sim.deliver(sender, text))
-            for sms in sim.sent[:]:
-                print(f"reply to {sms.destination}: {sms.text}")
-                sim.sent.remove(sms)
+                print(f"-> stored at SIM index {sim.deliver(sender, text)}", flush=True)
     except KeyboardInterrupt:
         pass
     finally:
         sim.stop()
-        time.sleep(0.1)
 
 
 if __name__ == "__main__":
