@@ -1,8 +1,8 @@
 """The IMAP position (UIDVALIDITY, last UID taken), kept in the `cursors` table.
 
 It must move in the same transaction as the message it covers: for messages that reach
-intake that is the intake transaction (`cursor_hook`, fed through RawMessage.meta); for
-mail recorded only as a rejected event, the transaction of that event.
+intake that is the intake transaction (`intake.submit(..., also=...)`); for mail recorded
+only as a rejected event, the transaction of that event.
 """
 
 from __future__ import annotations
@@ -12,11 +12,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.intake import IntakeContext
 from gateway.runtime import Runtime
 from gateway.store.models import Cursor
-
-META_KEY = "imap_cursor"
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,20 +22,10 @@ class ImapCursor:
     uidvalidity: int
     uid: int
 
-    def meta(self) -> dict[str, object]:
-        return {"key": self.key, "uidvalidity": self.uidvalidity, "uid": self.uid}
-
 
 async def save_cursor(session: AsyncSession, cursor: ImapCursor) -> None:
     value = json.dumps({"uidvalidity": cursor.uidvalidity, "uid": cursor.uid})
     await session.merge(Cursor(key=cursor.key, value=value))
-
-
-async def cursor_hook(session: AsyncSession, ctx: IntakeContext) -> None:
-    """Intake hook: move the IMAP cursor in the transaction that stores the message."""
-    entry = ctx.raw.meta.get(META_KEY)
-    if entry:
-        await save_cursor(session, ImapCursor(entry["key"], entry["uidvalidity"], entry["uid"]))
 
 
 async def load_cursor(rt: Runtime, key: str) -> ImapCursor | None:

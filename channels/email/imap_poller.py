@@ -30,7 +30,7 @@ from typing import Any
 
 import aioimaplib
 
-from channels.email.cursor import ImapCursor, cursor_hook, load_cursor, save_cursor
+from channels.email.cursor import ImapCursor, load_cursor, save_cursor
 from channels.email.inbound import MailIntake
 from gateway import events
 from gateway.runtime import Runtime
@@ -89,8 +89,6 @@ class ImapPoller:
         self._stopping = asyncio.Event()
         self._taking = False  # between fetching a message and acking it
         self.polls = 0  # completed mailbox scans, for tests and metrics
-        if cursor_hook not in rt.intake.hooks:
-            rt.intake.hooks.append(cursor_hook)
 
     async def start(self) -> None:
         self._stopping.clear()

@@ -20,12 +20,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from channels.email.attachments import save_attachments
 from channels.email.autoreply import MailKind, classify
-from channels.email.cursor import META_KEY, ImapCursor, save_cursor
+from channels.email.cursor import ImapCursor, save_cursor
 from channels.email.mime import AttachmentLimits, MailRejection, ParsedMail, parse_mail, raw_sha256
 from gateway import events
-from gateway.intake import IntakeResult, Outcome
+from gateway.intake import AlsoInTransaction, IntakeResult
 from gateway.runtime import Runtime
 from normalizer.types import Channel, RawMessage
 
@@ -97,8 +99,6 @@ class MailIntake:
         results = []
         for n, (address, code) in enumerate(targets, start=1):
             meta = _meta(parsed, kind, via, len(raw), len(targets))
-            if cursor is not None and n == len(targets):
-                meta[META_KEY] = cursor.meta()
             raw_message = RawMessage(
                 channel=Channel.EMAIL,
                 external_id=f"{parsed.message_id}#{code}" if code else parsed.message_id,
@@ -112,11 +112,10 @@ class MailIntake:
                 sender_name=parsed.from_name,
                 subject=parsed.subject or None,
             )
-            results.append(await self.rt.intake.submit(raw_message))
-        if cursor is not None and results[-1].outcome is Outcome.DUPLICATE:
-            # Intake runs no hooks for a replay; the message is stored, so move on past it.
-            async with self.rt.store.transaction() as session:
-                await save_cursor(session, cursor)
+            last = cursor is not None and n == len(targets)
+            # The IMAP position moves with the last complaint the mail makes (replays too).
+            also = _cursor_writer(cursor) if last and cursor is not None else None
+            results.append(await self.rt.intake.submit(raw_message, also=also))
         return MailOutcome(results=tuple(results), kind=kind)
 
     def _targets(
@@ -176,3 +175,10 @@ def _meta(parsed: ParsedMail, kind: MailKind, via: str, size: int, copies: int) 
     if copies > 1:
         meta["region_copies"] = copies
     return meta
+
+
+def _cursor_writer(cursor: ImapCursor) -> AlsoInTransaction:
+    async def write(session: AsyncSession, _: IntakeResult) -> None:
+        await save_cursor(session, cursor)
+
+    return write
