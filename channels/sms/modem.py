@@ -84,6 +84,9 @@ def parse_cmgl(lines: list[str]) -> tuple[list[StoredSms], bool]:
 class _Modem(GsmModem):  # type: ignore[misc]
     """The library's modem with its own SMS handling turned into wake-ups."""
 
+    # The reader thread's serial read timeout (library default 1 s): close() waits for it.
+    timeout = 0.2
+
     def __init__(
         self, port: str, baudrate: int, wake: Callable[[], None], lost: Callable[[Any], None]
     ):
@@ -169,11 +172,12 @@ class ModemReader:
         port = self.modem_config.port
         self.rt.health.set(HEALTH, False, "waiting for leadership of the modem port")
         async with self.rt.leadership(f"sms-modem:{port}"):
-            delay = 1.0
+            first_delay = min(1.0, self.modem_config.reconnect_max_s)
+            delay = first_delay
             while True:
                 try:
                     await self._connect()
-                    delay = 1.0
+                    delay = first_delay
                     await self._serve()
                 except asyncio.CancelledError:
                     raise
