@@ -8,8 +8,12 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
 from channels.sms.modem import ModemReader
+from gateway.intake import Intake
 from gateway.runtime import Runtime
+from gateway.store.db import Store
 from tests.channels.sms.helpers import complaints, events_of, eventually, inbound
 from tests.channels.sms.modem_simulator import ModemSimulator, encode_deliver
 
@@ -218,3 +222,32 @@ async def test_modem_left_at_the_cmgs_prompt_is_recovered(
     sim.deliver(CITIZEN, "AGAM parit meluap")
     async with running(runtime):
         await eventually(lambda: not sim.stored(), what="reading after the stuck prompt")
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+async def test_one_gateway_instance_holds_the_modem_port(
+    sim: ModemSimulator, runtime: Runtime
+) -> None:
+    """Two instances on one PostgreSQL: one reads the modem, the other takes over later."""
+    import channels.sms
+
+    sim.start()
+    settings = runtime.settings
+    other_store = Store(settings.database_url)
+    other = Runtime(settings=settings, store=other_store, intake=Intake(settings, other_store))
+    try:
+        async with running(runtime) as first:
+            await eventually(lambda: health(first) == "ok", what="the first instance")
+            channels.sms.register(other)
+            for service in other.services:
+                await service.start()
+            await asyncio.sleep(0.5)
+            assert "waiting for leadership" in health(other)
+            assert sim.commands.count("ATZ") == 1
+        await eventually(lambda: health(other) == "ok", timeout=10, what="the take-over")
+        sim.deliver(CITIZEN, "AGAM jalan licin berlumpur")
+        await eventually(lambda: not sim.stored(), what="read by the second instance")
+    finally:
+        for service in reversed(other.services):
+            await service.stop()
+        await other_store.close()
