@@ -170,26 +170,40 @@ class ModemReader:
     # -- connection --------------------------------------------------------------------
     async def _run(self) -> None:
         port = self.modem_config.port
-        self.rt.health.set(HEALTH, False, "waiting for leadership of the modem port")
-        async with self.rt.leadership(f"sms-modem:{port}"):
-            first_delay = min(1.0, self.modem_config.reconnect_max_s)
-            delay = first_delay
-            while True:
-                try:
-                    await self._connect()
-                    delay = first_delay
-                    await self._serve()
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:
-                    fault = _fault_from(exc)
-                    await self._report_fault(fault)
-                    if not fault.retry:
-                        await self._close()
-                        return
+        while True:
+            self.rt.health.set(HEALTH, False, "waiting for leadership of the modem port")
+            try:
+                async with self.rt.leadership(f"sms-modem:{port}"):
+                    await self._hold()
+                    return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # no database for the leadership lock: try again
+                log.warning("modem leadership unavailable", extra={"error": repr(exc)})
+                self.rt.health.set(HEALTH, False, "database unavailable for the modem lock")
                 await self._close()
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self.modem_config.reconnect_max_s)
+                await asyncio.sleep(self.modem_config.reconnect_max_s)
+
+    async def _hold(self) -> None:
+        """Keep the modem connected and drained; returns only on a fault not worth retrying."""
+        first_delay = min(1.0, self.modem_config.reconnect_max_s)
+        delay = first_delay
+        while True:
+            try:
+                await self._connect()
+                delay = first_delay
+                await self._serve()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                fault = _fault_from(exc)
+                await self._report_fault(fault)
+                if not fault.retry:
+                    await self._close()
+                    return
+            await self._close()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self.modem_config.reconnect_max_s)
 
     async def _connect(self) -> None:
         loop = asyncio.get_running_loop()

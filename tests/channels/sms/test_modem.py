@@ -251,3 +251,21 @@ async def test_one_gateway_instance_holds_the_modem_port(
         for service in reversed(other.services):
             await service.stop()
         await other_store.close()
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the store used is a dead one
+async def test_database_down_leaves_messages_on_the_sim(
+    sim: ModemSimulator, runtime: Runtime
+) -> None:
+    dead = Store("postgresql+asyncpg://postgres@127.0.0.1:9/none")
+    rt = Runtime(settings=runtime.settings, store=dead, intake=Intake(runtime.settings, dead))
+    sim.deliver(CITIZEN, "AGAM jalan rusak")
+    sim.start()
+    try:
+        async with running(rt):
+            await eventually(lambda: "database unavailable" in health(rt), what="the report")
+            await asyncio.sleep(0.5)
+            assert len(sim.stored()) == 1
+            assert not any(c.startswith("AT+CMGD") for c in sim.commands)
+    finally:
+        await dead.close()
