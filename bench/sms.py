@@ -67,7 +67,7 @@ def raw_drain(sim: ModemSimulator) -> float:
                     return lines
 
         started = time.perf_counter()
-        entries, _ = parse_cmgl(command("AT+CMGL=4"))
+        entries = parse_cmgl(command("AT+CMGL=4"))
         for entry in entries:
             command(f"AT+CMGD={entry.index}")
         return time.perf_counter() - started

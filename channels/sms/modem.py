@@ -65,20 +65,20 @@ class StoredSms:
     pdu: str
 
 
-def parse_cmgl(lines: list[str]) -> tuple[list[StoredSms], bool]:
-    """+CMGL entries, and whether a +CMTI got mixed into the answer (then sweep again)."""
+def parse_cmgl(lines: list[str]) -> list[StoredSms]:
+    """The entries of an AT+CMGL answer: a +CMGL header line, then the PDU line."""
     entries: list[StoredSms] = []
     header: re.Match[str] | None = None
-    cmti = False
     for line in lines:
-        if line.startswith("+CMTI"):
-            cmti = True
-        elif match := CMGL_LINE.match(line):
+        if match := CMGL_LINE.match(line):
             header = match
         elif header is not None:
-            entries.append(StoredSms(int(header[1]), int(header[2]), int(header[3]), line.strip()))
+            # A length that is not a number cannot match any PDU: decoding reports it.
+            length = int(header[3]) if header[3].isdigit() else -1
+            stat = int(header[2]) if header[2] else 0
+            entries.append(StoredSms(int(header[1]), stat, length, line.strip()))
             header = None
-    return entries, cmti
+    return entries
 
 
 class _Modem(GsmModem):  # type: ignore[misc]
@@ -270,7 +270,12 @@ class ModemReader:
         if modem is None or self._lost is not None:
             raise ModemFault("unplugged", "the modem went away")
         async with self._io:
-            return list(await asyncio.to_thread(modem.write, command, timeout=timeout, **kw))
+            lines = list(await asyncio.to_thread(modem.write, command, timeout=timeout, **kw))
+        if any(line.startswith("+CMTI") for line in lines):
+            # The library takes a +CMTI that arrives during a command for part of the
+            # answer (design §7): it still means "new message", so sweep again.
+            self._wake.set()
+        return lines
 
     # -- reading -----------------------------------------------------------------------
     async def _serve(self) -> None:
@@ -285,9 +290,7 @@ class ModemReader:
     async def sweep(self) -> int:
         """Read every stored message, submit it, delete it after the commit. Returns done."""
         await self._check_storage()
-        entries, cmti = parse_cmgl(await self._command("AT+CMGL=4", timeout=120))
-        if cmti:
-            self._wake.set()
+        entries = parse_cmgl(await self._command("AT+CMGL=4", timeout=120))
         done = 0
         for entry in entries:
             try:

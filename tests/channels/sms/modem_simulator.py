@@ -283,6 +283,7 @@ class ModemSimulator:
         self.notify = False  # AT+CNMI seen: announce new messages with +CMTI
         self.cmgl_calls = 0
         self.latency_s = 0.0  # per answer: a real modem takes tens of milliseconds
+        self._inside: list[str] = []  # +CMTI notices to slip into the next answer
         self._lock = threading.RLock()
         self._master: int | None = None
         self._slave: int | None = None
@@ -326,16 +327,23 @@ class ModemSimulator:
             self.unplug()
 
     # -- the SIM ----------------------------------------------------------------------
-    def store(self, pdu: str, *, announce: bool = True) -> int | None:
-        """Put a PDU into the SIM as the network delivers it; None when the SIM is full."""
+    def store(self, pdu: str, *, announce: bool | str = True) -> int | None:
+        """Put a PDU into the SIM as the network delivers it; None when the SIM is full.
+
+        announce="inside": the +CMTI comes in the middle of the next command's answer,
+        where the library takes it for part of the response and drops it.
+        """
         with self._lock:
             free = [i for i in range(1, self.capacity + 1) if i not in self.sim]
             if not free:
                 return None
             index = free[0]
             self.sim[index] = Stored(0, pdu)
-            if announce and self.notify:
-                self._send(f'\r\n+CMTI: "SM",{index}\r\n')
+            notice = f'\r\n+CMTI: "SM",{index}\r\n'
+            if announce == "inside":
+                self._inside.append(notice)
+            elif announce and self.notify:
+                self._send(notice)
             return index
 
     def deliver(
@@ -403,7 +411,9 @@ class ModemSimulator:
                     pending_cmgs = answer
                     self._send("\r\n> ")
                 else:
-                    self._send(answer)
+                    with self._lock:
+                        inside, self._inside = "".join(self._inside), []
+                    self._send(inside + answer if inside else answer)
 
     def _answer(self, command: str) -> str | int:
         upper = command.upper()

@@ -100,7 +100,18 @@ async def test_cmti_wakes_the_reader_between_sweeps(sim: ModemSimulator, runtime
         sim.deliver(CITIZEN, "AGAM sampah menumpuk di pasar")
         await eventually(lambda: not sim.stored(), timeout=5, what="the +CMTI read")
         assert sim.cmgl_calls == 2  # woken by +CMTI, not by the 60 s sweep
-        assert [c.text for c in await complaints(rt.store)] == ["sampah menumpuk di pasar"]
+        # A burst: the library would handle only the first +CMTI; one sweep reads all.
+        for i in range(3):
+            sim.deliver(f"+62812000000{i}", f"AGAM laporan beruntun {i}")
+        await eventually(lambda: not sim.stored(), timeout=5, what="the burst")
+        # A +CMTI inside another command's answer (the library takes it for part of the
+        # answer): it is still noticed and brings one more sweep.
+        await eventually(lambda: not reader(rt)._wake.is_set(), what="the reader idle")
+        sweeps = sim.cmgl_calls
+        sim.store(encode_deliver(CITIZEN, "AGAM got mampet", TS), announce="inside")
+        sim.deliver("+6281300000009", "AGAM jembatan retak")
+        await eventually(lambda: sim.cmgl_calls == sweeps + 2, timeout=5, what="a re-sweep")
+        assert not sim.stored() and len(await complaints(rt.store)) == 6
 
 
 async def test_multipart_16_bit_reference_out_of_order_with_a_repeat(
