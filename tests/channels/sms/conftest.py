@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from gateway.runtime import Runtime
 from tests.channels.sms.modem_simulator import ModemSimulator
 from tests.support import write_config
 
@@ -60,16 +59,3 @@ def sim(sim_dir: Path) -> Iterator[ModemSimulator]:
     simulator = ModemSimulator(sim_dir)
     yield simulator
     simulator.stop()
-
-
-@pytest.fixture
-async def started(runtime: Runtime) -> AsyncIterator[Runtime]:
-    """The SMS channel registered on the runtime, its services running."""
-    import channels.sms
-
-    channels.sms.register(runtime)
-    for service in runtime.services:
-        await service.start()
-    yield runtime
-    for service in reversed(runtime.services):
-        await service.stop()

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import select
 
+from channels.sms.modem import ModemReader
+from gateway.runtime import Runtime
 from gateway.store.db import Store
 from gateway.store.models import Complaint, Event, InboundMessage
 
@@ -43,3 +46,34 @@ async def events_of(store: Store, kind: str | None = None) -> list[Event]:
         if kind:
             query = query.where(Event.kind == kind)
         return list((await s.scalars(query)).all())
+
+
+def reader(rt: Runtime) -> ModemReader:
+    return next(s for s in rt.services if isinstance(s, ModemReader))
+
+
+@asynccontextmanager
+async def running(rt: Runtime, **sms_overrides: Any) -> AsyncIterator[Runtime]:
+    """Register the SMS channel (config tweaks optional) and run its services."""
+    import channels.sms
+
+    if sms_overrides:
+        sms = rt.settings.channels.sms
+        modem = sms.modem.model_copy(update=sms_overrides)
+        channels_cfg = rt.settings.channels.model_copy(
+            update={"sms": sms.model_copy(update={"modem": modem})}
+        )
+        rt.settings.file = rt.settings.file.model_copy(update={"channels": channels_cfg})
+    channels.sms.register(rt)
+    for service in rt.services:
+        await service.start()
+    try:
+        yield rt
+    finally:
+        for service in reversed(rt.services):
+            await service.stop()
+
+
+def health(rt: Runtime) -> str:
+    component = rt.health.components.get("sms-modem")
+    return "" if component is None else ("ok" if component.ok else component.detail)

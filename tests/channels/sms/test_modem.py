@@ -3,53 +3,26 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 
-from channels.sms.modem import ModemReader
 from gateway.intake import Intake
 from gateway.runtime import Runtime
 from gateway.store.db import Store
-from tests.channels.sms.helpers import complaints, events_of, eventually, inbound
+from tests.channels.sms.helpers import (
+    complaints,
+    events_of,
+    eventually,
+    health,
+    inbound,
+    reader,
+    running,
+)
 from tests.channels.sms.modem_simulator import ModemSimulator, encode_deliver
 
 TS = datetime(2026, 11, 23, 9, 30, 0, tzinfo=UTC)
 CITIZEN = "+6281234567890"
-
-
-def reader(rt: Runtime) -> ModemReader:
-    return next(s for s in rt.services if isinstance(s, ModemReader))
-
-
-@asynccontextmanager
-async def running(rt: Runtime, **sms_overrides: Any) -> AsyncIterator[Runtime]:
-    """Register the SMS channel (config tweaks optional) and run its services."""
-    import channels.sms
-
-    if sms_overrides:
-        sms = rt.settings.channels.sms
-        modem = sms.modem.model_copy(update=sms_overrides)
-        channels_cfg = rt.settings.channels.model_copy(
-            update={"sms": sms.model_copy(update={"modem": modem})}
-        )
-        rt.settings.file = rt.settings.file.model_copy(update={"channels": channels_cfg})
-    channels.sms.register(rt)
-    for service in rt.services:
-        await service.start()
-    try:
-        yield rt
-    finally:
-        for service in reversed(rt.services):
-            await service.stop()
-
-
-def health(rt: Runtime) -> str:
-    component = rt.health.components.get("sms-modem")
-    return "" if component is None else ("ok" if component.ok else component.detail)
 
 
 async def test_drains_stored_messages_good_and_bad(sim: ModemSimulator, runtime: Runtime) -> None:

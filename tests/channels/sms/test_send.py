@@ -15,9 +15,8 @@ from channels.sms.send import SmsSender
 from gateway import outbox
 from gateway.runtime import Reply, Runtime
 from gateway.store.models import OutboxItem, utcnow
-from tests.channels.sms.helpers import complaints, eventually
+from tests.channels.sms.helpers import complaints, eventually, health, running
 from tests.channels.sms.modem_simulator import ModemSimulator
-from tests.channels.sms.test_modem import health, running
 
 CITIZEN = "+6281234567890"
 RECEIPT = "Aduan Anda diterima Kabupaten Agam. No. tiket AGM-000001. Terima kasih."
