@@ -180,18 +180,16 @@ def split_deliver(
         return [encode_deliver(sender, text, timestamp)]
     if septets is None and len(text.encode("utf-16-be")) <= 140:
         return [encode_deliver(sender, text, timestamp)]
-    per_part = (146 if ref16 else 153) if septets is not None else (132 if ref16 else 134)
-    chunks, current = [], ""
+    # 140 octets less the header: 6 octets (8-bit ref) or 7 (16-bit ref), in septets or units.
+    per_part = (152 if ref16 else 153) if septets is not None else (132 if ref16 else 134)
+    chunks, current, size = [], "", 0
     for ch in text:
-        size = (
-            len(to_septets(current + ch) or [])
-            if septets is not None
-            else len((current + ch).encode("utf-16-be"))
-        )
-        if size > per_part:
+        width = len(to_septets(ch) or []) if septets is not None else len(ch.encode("utf-16-be"))
+        if size + width > per_part:
             chunks.append(current)
-            current = ""
+            current, size = "", 0
         current += ch
+        size += width
     chunks.append(current)
     return [
         encode_deliver(

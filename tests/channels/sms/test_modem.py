@@ -253,3 +253,23 @@ async def test_database_down_leaves_messages_on_the_sim(
             assert not any(c.startswith("AT+CMGD") for c in sim.commands)
     finally:
         await dead.close()
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # multipart runs on both elsewhere
+async def test_255_part_message_through_the_sim(sim: ModemSimulator, runtime: Runtime) -> None:
+    """The longest concatenated SMS there is: every part recorded, then deleted; one message,
+    rejected as too long by the normalizer (and kept for operators)."""
+    from tests.channels.sms.modem_simulator import split_deliver
+
+    words = "AGAM " + " ".join(f"kata{i:05d}" for i in range(3870))
+    parts = split_deliver(CITIZEN, words, TS, ref=0xABCD, ref16=True)
+    assert len(parts) == 255
+    sim.capacity = 255
+    for pdu in parts:
+        sim.store(pdu, announce=False)
+    sim.start()
+    async with running(runtime) as rt:
+        await eventually(lambda: not sim.stored(), timeout=40, what="an empty SIM")
+        [row] = await eventually(lambda: inbound(rt.store), what="the message")
+        assert (row.outcome, row.reason) == ("rejected", "too_long")
+        assert row.meta["parts"] == 255 and row.text.startswith("AGAM kata00000")
