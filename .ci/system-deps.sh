@@ -32,3 +32,8 @@ fi
 if ! command -v dovecot >/dev/null || ! command -v doveadm >/dev/null; then
   apt_install dovecot-imapd || echo "system-deps: dovecot unavailable; IMAP tests fall back to pymap" >&2
 fi
+
+# Kannel: its fakesmsc drives our Kannel webhook end to end (the test skips without it).
+if ! command -v bearerbox >/dev/null; then
+  apt_install kannel kannel-extras || echo "system-deps: kannel unavailable; its test is skipped" >&2
+fi

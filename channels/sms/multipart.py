@@ -21,10 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from channels.sms.inbound import modem_raw
 from channels.sms.pdu import Concat, ucs2_text
-from gateway.intake import Intake, IntakeContext, IntakeResult, Outcome
+from gateway.intake import Intake, IntakeResult
 from gateway.store.db import Store
 from gateway.store.models import SmsPart, utcnow
-from normalizer.types import Channel
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +56,6 @@ class Multipart:
         self.timeout = timedelta(seconds=timeout_s)
         # The modem reader and the sweeper share sets; one at a time keeps them consistent.
         self._lock = asyncio.Lock()
-        intake.hooks.append(mark_completed)
 
     async def add(self, part: IncomingPart) -> PartOutcome:
         async with self._lock:
@@ -141,12 +139,12 @@ class Multipart:
         if not parts or (len(parts) < parts[0].total and not force):
             return None
         raw = self._assemble(group_key, parts)
-        result = await self.intake.submit(raw)
-        if result.outcome is Outcome.DUPLICATE:
-            # Intake runs no hooks for a replay: close the set here.
-            async with self.store.transaction() as session:
-                await _mark(session, group_key)
-        return result
+
+        async def close_set(session: AsyncSession, _: IntakeResult) -> None:
+            await _mark(session, group_key)
+
+        # The assembled message and the end of its parts commit together (replays too).
+        return await self.intake.submit(raw, also=close_set)
 
     def _assemble(self, group_key: str, parts: list[SmsPart] | Any) -> Any:
         first = parts[0]
@@ -187,13 +185,6 @@ class Multipart:
             concat=(first.concat_ref, first.total),
             meta=meta,
         )
-
-
-async def mark_completed(session: AsyncSession, ctx: IntakeContext) -> None:
-    """Intake hook: the assembled message and the end of its parts commit together."""
-    group_key = ctx.raw.meta.get(GROUP_META) if ctx.raw.channel is Channel.SMS else None
-    if group_key:
-        await _mark(session, group_key)
 
 
 async def _mark(session: AsyncSession, group_key: str) -> None:
