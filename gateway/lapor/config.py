@@ -49,6 +49,7 @@ class LaporConfig(Section):
     status_sync_interval_s: float = Field(default=300.0, gt=0)
     resolved_statuses: tuple[str, ...] = ("selesai",)
     notify_on_resolved: bool = True
+    status_sync_batch: int = Field(default=100, ge=1)  # complaints read per query
     # Outbox worker: how often it looks for due rows, how many it takes and sends at once,
     # and how long a claim lasts before another worker may take the row over.
     outbox_poll_interval_s: float = Field(default=1.0, gt=0)
