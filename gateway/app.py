@@ -13,7 +13,7 @@ import channels.email
 import channels.sms
 import channels.twitter
 import channels.web
-from gateway import outbox
+from gateway import outbox, status_sync
 from gateway.config_base import parse_listen
 from gateway.http_common import error_middleware
 from gateway.intake import Intake
@@ -44,6 +44,7 @@ def build_runtime(settings: Settings, store: Store) -> Runtime:
         register(rt)
     # Forwards to LAPOR and sends replies through the senders registered above.
     outbox.register(rt)
+    status_sync.register(rt)  # follows forwarded complaints on LAPOR
     register_console(rt)
     return rt
 
