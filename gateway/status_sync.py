@@ -79,10 +79,9 @@ class StatusSync:
         self._stop.set()
         task, self._task = self._task, None
         if task is not None:
-            if not self._leading:
-                task.cancel()  # only waiting for leadership: nothing in flight
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(task), timeout=self.cfg.timeout_s + 5)
+            if self._leading:  # a waiting follower has nothing in flight: cancel it at once
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(task), timeout=self.cfg.timeout_s + 5)
             if not task.done():
                 task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -92,6 +91,8 @@ class StatusSync:
     async def _run(self) -> None:
         interval = self.cfg.status_sync_interval_s
         while not self._stop.is_set():
+            if self.name not in self.rt.health.components:  # PostgreSQL: another may lead
+                self.rt.health.set(self.name, True, "standby: another instance polls LAPOR")
             try:
                 async with self.rt.leadership(NAME):
                     self._leading = True

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 
 import aiohttp
+import pytest
 from aiohttp import web
 from sqlalchemy import update
 
@@ -204,3 +205,32 @@ async def test_adapters_without_a_status_call_leave_it_idle(
         assert changes["mode"] in health.detail
     assert sandbox.lapor.counters["requests"] == before
     assert await events_of(runtime, "status") == []
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+async def test_one_instance_polls_the_other_stands_by_and_stops_at_once(
+    runtime: Runtime, sandbox: RunningSandbox
+) -> None:
+    point_at(runtime, sandbox.url, status_sync_interval_s=0.05)
+    c = await forwarded(runtime)
+    second = Runtime(settings=runtime.settings, store=runtime.store, intake=runtime.intake)
+    leader, follower = StatusSync(runtime), StatusSync(second)
+    await leader.start()
+    polling = runtime.health.components
+    await wait_for(
+        lambda: "status-sync" in polling and polling["status-sync"].detail[:7] == "polling"
+    )
+    await follower.start()
+    await move(sandbox, c.lapor_tracking_id, "selesai")
+    deadline = time.monotonic() + 5
+    while (await complaint(runtime, c.id)).status != "closed":
+        assert time.monotonic() < deadline, "the leader did not close the complaint"
+        await asyncio.sleep(0.05)
+    standby = second.health.components["status-sync"]
+    assert standby.ok and standby.detail.startswith("standby")
+
+    started = time.monotonic()
+    await follower.stop()  # waiting for the lock: nothing to finish
+    await leader.stop()
+    assert time.monotonic() - started < 1.0
+    assert len(await resolved_replies(runtime)) == 1
