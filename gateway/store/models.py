@@ -169,7 +169,8 @@ class Event(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     ts: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-    kind: Mapped[str] = mapped_column(String(16))  # inbound | forward | reply | review | channel
+    # inbound | forward | reply | review | channel | status (LAPOR status changes)
+    kind: Mapped[str] = mapped_column(String(16))
     channel: Mapped[str | None] = mapped_column(String(16))
     outcome: Mapped[str] = mapped_column(String(32))
     reason: Mapped[str | None] = mapped_column(Text)
