@@ -21,7 +21,7 @@ from gateway.metrics import Metrics
 from gateway.ops.routes import register as register_console
 from gateway.runtime import Runtime
 from gateway.settings import Settings
-from gateway.store.db import Store
+from gateway.store.db import NotMigrated, Store, StoreUnavailable
 from gateway.store.regions import sync_regions
 
 log = logging.getLogger(__name__)
@@ -62,16 +62,21 @@ def build_http_app(rt: Runtime) -> web.Application:
         return web.json_response({"status": "ok"})
 
     async def readyz(_: web.Request) -> web.Response:
-        db_ok = True
+        """Ready = can take complaints in, i.e. the store works. A channel or LAPOR being
+        down is reported as degraded, never as not ready: a load balancer that pulled the
+        gateway then would turn SMS webhooks and API clients away too."""
         try:
             await rt.store.check_migrated()
-        except Exception as e:
-            db_ok = False
+        except (NotMigrated, StoreUnavailable) as e:
             rt.health.set("database", False, str(e))
+        except Exception as e:  # a driver error's text may quote row values: name only
+            rt.health.set("database", False, type(e).__name__)
         else:
             rt.health.set("database", True)
-        body = {"ready": db_ok and rt.health.ok, "components": rt.health.as_json()}
-        return web.json_response(body, status=200 if body["ready"] else 503)
+        ready = rt.health.components["database"].ok
+        degraded = sorted(n for n, c in rt.health.components.items() if not c.ok)
+        body = {"ready": ready, "degraded": degraded, "components": rt.health.as_json()}
+        return web.json_response(body, status=200 if ready else 503)
 
     async def metrics_view(_: web.Request) -> web.Response:
         health = {name: c.ok for name, c in rt.health.components.items()}

@@ -10,7 +10,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 
-from gateway.app import build_http_app, build_runtime
+from gateway.app import RUNTIME_KEY, build_http_app, build_runtime
 from gateway.settings import Settings
 from gateway.store.db import Store
 from gateway.store.models import Complaint, Event, InboundMessage
@@ -225,6 +225,25 @@ async def test_ten_megabyte_body_is_413(client: TestClient, store: Store) -> Non
 async def test_status_of_unknown_ref_is_404(client: TestClient) -> None:
     resp = await client.get("/api/v1/complaints/AGM-999999")
     assert resp.status == 404
+
+
+async def test_readiness_is_about_taking_complaints_in(
+    client: TestClient, settings: Settings, tmp_path: Path
+) -> None:
+    rt = client.app[RUNTIME_KEY]
+    rt.health.set("twitter", False, "X menolak bearer_token (401)")
+    ready = await client.get("/readyz")
+    body = await ready.json()
+    assert ready.status == 200, body  # a channel down must not take intake offline
+    assert body["ready"] is True and body["degraded"] == ["twitter"]
+    unmigrated = Store(f"sqlite+aiosqlite:///{tmp_path}/empty.db")
+    app = build_http_app(build_runtime(settings, unmigrated))
+    async with TestClient(TestServer(app)) as other:
+        resp = await other.get("/readyz")
+        body = await resp.json()
+    await unmigrated.close()
+    assert resp.status == 503 and "database" in body["degraded"]
+    assert "revision none" in body["components"]["database"]["detail"]
 
 
 async def test_health_and_metrics(client: TestClient) -> None:
