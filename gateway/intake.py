@@ -6,14 +6,16 @@ ask the source to try again".
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from enum import StrEnum
+from functools import partial
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -64,6 +66,8 @@ AlsoInTransaction = Callable[[AsyncSession, "IntakeResult"], Awaitable[None]]
 IntakeObserver = Callable[[RawMessage, "IntakeResult"], None]
 
 SIMILARITY_THRESHOLD = 0.85
+SIMILARITY_CHARS = 2_000
+BIG_TEXT_CHARS = 20_000
 STATUS_QUEUED = "queued"
 STATUS_PENDING_REVIEW = "pending_review"
 
@@ -84,12 +88,7 @@ class Intake:
     ) -> IntakeResult:
         """Store one message; `also` runs in the same transaction, after intake's writes."""
         raw = replace(raw, external_id=storable(raw.external_id))
-        verdict = normalize(
-            raw,
-            self.settings.region_rules(),
-            short_code=self.settings.channels.sms.short_code,
-            limits=self.settings.limits,
-        )
+        verdict = await self._normalize(raw)
         # A concurrent twin may commit between our duplicate check and our insert
         # (PostgreSQL); the unique index catches it and the retry reports a duplicate.
         for attempt in range(2):
@@ -106,6 +105,20 @@ class Intake:
                 observe(raw, result)
             return result
         raise AssertionError("unreachable")
+
+    async def _normalize(self, raw: RawMessage) -> Normalized | Rejection:
+        run = partial(
+            normalize,
+            raw,
+            self.settings.region_rules(),
+            short_code=self.settings.channels.sms.short_code,
+            limits=self.settings.limits,
+        )
+        # Cleanup walks every character: ~0.1 ms for an SMS, seconds for a 25 MB mail body.
+        # Big texts go to a thread (normalize is pure) so the loop keeps serving.
+        if len(raw.text) > BIG_TEXT_CHARS:
+            return await asyncio.to_thread(run)
+        return run()
 
     async def _submit_in(
         self, session: AsyncSession, raw: RawMessage, verdict: Normalized | Rejection
@@ -288,8 +301,6 @@ class Intake:
             conditions.append(ReporterRow.twitter_id == reporter.twitter_id)
         if not conditions:
             return None
-        from sqlalchemy import or_
-
         since = utcnow() - timedelta(hours=self.settings.file.limits.duplicate_window_h)
         rows = await session.execute(
             select(Complaint.id, Complaint.text, Complaint.possible_duplicate_of)
@@ -300,8 +311,12 @@ class Intake:
         )
         needle = _fold(text)
         for cid, other_text, root in rows:
-            if difflib.SequenceMatcher(None, needle, _fold(other_text)).ratio() >= (
-                SIMILARITY_THRESHOLD
+            # quick_ratio is a cheap upper bound of ratio; ratio itself is quadratic, so
+            # long texts are compared by their opening, where a resend is alike too.
+            match = difflib.SequenceMatcher(None, needle, _fold(other_text))
+            if (
+                match.quick_ratio() >= SIMILARITY_THRESHOLD
+                and match.ratio() >= SIMILARITY_THRESHOLD
             ):
                 return root or cid
         return None
@@ -347,7 +362,7 @@ def storable(text: str) -> str:
 
 
 def _fold(text: str) -> str:
-    return " ".join(text.casefold().split())
+    return " ".join(text.casefold().split())[:SIMILARITY_CHARS]
 
 
 def _attachment_json(a: object) -> dict[str, object]:
