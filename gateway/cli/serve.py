@@ -1,10 +1,9 @@
 from __future__ import annotations
 
-import logging
-
 import click
 
 from gateway.cli.common import CliContext, pass_cli, run, run_with_store
+from gateway.logfmt import configure as configure_logging
 from gateway.store.db import Store
 
 
@@ -14,7 +13,7 @@ def serve(ctx: CliContext) -> None:
     """Run the gateway: HTTP, every enabled channel and the outbox worker."""
     from gateway.app import serve as serve_app
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging()
     run(serve_app(ctx.settings))
 
 
