@@ -13,6 +13,7 @@ Web form and API clients get their answer synchronously, so those channels get n
 
 from __future__ import annotations
 
+import string
 from typing import Any
 
 from sqlalchemy import select
@@ -62,8 +63,6 @@ def _shorten_words(value: str, keep: int) -> str:
 
 
 def _placeholders(template: str) -> set[str]:
-    import string
-
     return {name for _, name, _, _ in string.Formatter().parse(template) if name}
 
 
@@ -117,19 +116,23 @@ def queue_reply(
     One reply of each kind per complaint (or inbound message): the key is unique."""
     if channel not in REPLY_CHANNELS or not recipient:
         return None
-    subject = f"complaint:{complaint_id}" if complaint_id else f"inbound:{inbound_id}"
     row = OutboxItem(
         kind="reply",
         complaint_id=complaint_id,
         inbound_id=inbound_id,
         channel=channel,
         recipient=recipient,
-        idempotency_key=f"reply:{kind}:{subject}",
+        idempotency_key=reply_key(kind, complaint_id, inbound_id),
         payload={"purpose": kind, "text": text, "in_reply_to": in_reply_to, "meta": meta or {}},
         status="pending",
     )
     session.add(row)
     return row
+
+
+def reply_key(kind: str, complaint_id: str | None, inbound_id: int | None) -> str:
+    subject = f"complaint:{complaint_id}" if complaint_id else f"inbound:{inbound_id}"
+    return f"reply:{kind}:{subject}"
 
 
 # A channel sets RawMessage.meta[NO_REPLY] when the source must never be answered
@@ -140,8 +143,18 @@ NO_REPLY = "no_reply"
 async def queue_complaint_reply(
     session: AsyncSession, settings: Settings, complaint: Complaint, kind: str, **values: Any
 ) -> OutboxItem | None:
-    """A reply about an existing complaint, to whoever sent the message it came from."""
+    """A reply about an existing complaint, to whoever sent the message it came from.
+
+    None when the citizen already got a reply of this kind about it (a complaint rejected,
+    reassigned and rejected again hears it once): the unique key would fail the transaction."""
     if complaint.inbound_id is None or complaint.channel not in REPLY_CHANNELS:
+        return None
+    already = await session.scalar(
+        select(OutboxItem.id).where(
+            OutboxItem.idempotency_key == reply_key(kind, complaint.id, complaint.inbound_id)
+        )
+    )
+    if already is not None:
         return None
     inbound = await session.scalar(
         select(InboundMessage).where(InboundMessage.id == complaint.inbound_id)

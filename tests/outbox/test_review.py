@@ -39,14 +39,23 @@ async def test_reject_tells_the_citizen_politely(runtime: Runtime) -> None:
     await reject(runtime.store, runtime.settings, result.complaint_id, "bukan aduan layanan publik")
     c = await complaint(runtime, result.complaint_id)
     assert (c.status, c.status_reason) == ("rejected_by_operator", "bukan aduan layanan publik")
-    reply = [r for r in await outbox_rows(runtime, "reply") if r.payload["purpose"] != "receipt"]
-    assert reply[0].payload["text"] == (
+    (reply,) = [r for r in await outbox_rows(runtime, "reply") if r.payload["purpose"] != "receipt"]
+    assert reply.payload["text"] == (
         f"Mohon maaf, aduan {c.tracking_ref} tidak dapat diproses: bukan aduan layanan publik"
     )
     (event,) = await events_of(runtime, "review")
     assert event["outcome"] == "rejected" and "layanan" not in json.dumps(event)
     with pytest.raises(ReviewError, match="wajib diisi"):
         await reject(runtime.store, runtime.settings, c.tracking_ref, "   ")
+
+    # Reassigned and rejected again: recorded, and the citizen is not told a second time.
+    await assign(runtime.store, runtime.settings, c.tracking_ref, "PDG")
+    decision = await reject(runtime.store, runtime.settings, c.tracking_ref, "tetap bukan aduan")
+    assert decision.status == "rejected_by_operator"
+    purposes = [r.payload["purpose"] for r in await outbox_rows(runtime, "reply")]
+    assert purposes == ["receipt", "rejected_by_operator"]
+    outcomes = [e["outcome"] for e in await events_of(runtime, "review")]
+    assert outcomes == ["rejected", "reassigned", "rejected"]
 
 
 async def test_assign_moves_a_complaint_and_keeps_its_number(runtime: Runtime) -> None:
