@@ -26,6 +26,7 @@ from gateway import events, replies
 from gateway.lapor import make_client
 from gateway.lapor.client import LaporClient, PermanentError, RetryableError
 from gateway.lapor.report import build_report
+from gateway.logsafe import log_failure
 from gateway.runtime import Reply, Runtime, SendResult
 from gateway.store.db import Store, StoreUnavailable
 from gateway.store.models import Complaint, OutboxItem, Reporter, utcnow
@@ -105,8 +106,8 @@ class OutboxWorker:
                 self.rt.health.set(self.name, False, f"database unavailable: {e}")
                 handled = 0
             except Exception as e:
-                log.exception("outbox pass failed")
-                self.rt.health.set(self.name, False, f"{type(e).__name__}: {e}")
+                log_failure(log, "outbox pass failed", e)
+                self.rt.health.set(self.name, False, f"internal error: {type(e).__name__}")
                 handled = 0
             if handled or self._stopping:
                 continue
@@ -181,6 +182,17 @@ class OutboxWorker:
             except StoreUnavailable as e:
                 # The row stays claimed; when the lease ends it is sent again (same key).
                 log.warning("outbox result not stored", extra={"row": claim.id, "error": str(e)})
+            except Exception as e:
+                # A bug in storing the outcome: count it as a failed attempt, so the row
+                # is dead-lettered after max_attempts instead of re-sent every lease forever.
+                log_failure(log, "outbox row failed", e, row=claim.id)
+                await self._failed_quietly(claim, Failure(_internal(e), True))
+
+    async def _failed_quietly(self, claim: Claim, failure: Failure) -> None:
+        try:
+            await self._failed(claim, failure)
+        except Exception as e:  # the lease still runs out, and the row is taken again
+            log_failure(log, "outbox failure not stored", e, row=claim.id)
 
     async def _forward(self, claim: Claim) -> None:
         async with self.rt.store.reader() as session:
@@ -206,8 +218,8 @@ class OutboxWorker:
         except PermanentError as e:
             await self._failed(claim, Failure(str(e), False))
         except Exception as e:
-            log.exception("LAPOR adapter failed", extra={"row": claim.id})
-            await self._failed(claim, Failure(f"internal error: {type(e).__name__}: {e}", True))
+            log_failure(log, "LAPOR adapter failed", e, row=claim.id)
+            await self._failed(claim, Failure(_internal(e), True))
         else:
             await self._forwarded(claim, tracking_id)
 
@@ -271,8 +283,8 @@ class OutboxWorker:
         try:
             result = await sender(reply)
         except Exception as e:
-            log.exception("reply sender failed", extra={"channel": claim.channel})
-            result = SendResult(ok=False, error=f"{type(e).__name__}: {e}", retry=True)
+            log_failure(log, "reply sender failed", e, channel=claim.channel)
+            result = SendResult(ok=False, error=_internal(e), retry=True)
         if not result.ok:
             await self._failed(claim, Failure(result.error or "send failed", result.retry))
             return
@@ -375,6 +387,12 @@ class OutboxWorker:
             .values(**values)
         )
         return bool(updated.rowcount)  # type: ignore[attr-defined]
+
+
+def _internal(error: Exception) -> str:
+    """An unexpected error as stored in last_error and event reasons: its type, not its
+    text (which may quote a phone number or the complaint); the log has the stack."""
+    return f"internal error: {type(error).__name__}"
 
 
 def register(rt: Runtime) -> OutboxWorker:

@@ -25,6 +25,7 @@ from sqlalchemy import select, update
 from gateway import events, replies
 from gateway.lapor import make_client
 from gateway.lapor.client import LaporClient, PermanentError, RetryableError, snippet
+from gateway.logsafe import log_failure
 from gateway.runtime import Runtime
 from gateway.store.db import StoreUnavailable
 from gateway.store.models import Complaint
@@ -100,8 +101,10 @@ class StatusSync:
                         await self.poll_once()
                         await self._sleep(interval)
             except Exception as e:  # the leadership connection broke: wait, then ask again
-                log.warning("status sync leadership lost", extra={"error": repr(e)})
-                self.rt.health.set(self.name, False, f"database unavailable for the lock: {e}")
+                log.warning("status sync leadership lost", extra={"error": type(e).__name__})
+                self.rt.health.set(
+                    self.name, False, f"database unavailable for the lock: {type(e).__name__}"
+                )
                 await self._sleep(interval)
             finally:
                 self._leading = False
@@ -120,7 +123,7 @@ class StatusSync:
         except StoreUnavailable as e:
             result.error = f"database unavailable: {e}"
         except Exception as e:  # a bug must not end the sync; logged and tried next interval
-            log.exception("status sync pass failed")
+            log_failure(log, "status sync pass failed", e)
             # Only the type: a database error's text can carry row values (phone numbers).
             result.error = f"internal error: {type(e).__name__} (see the log)"
         if result.error is not None:

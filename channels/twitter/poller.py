@@ -25,6 +25,7 @@ from channels.twitter.queries import build_queries, cursor_key
 from channels.twitter.tweets import BadPage, Found, parse_page, skip_reason, to_raw
 from gateway import events
 from gateway.intake import IntakeResult
+from gateway.logsafe import log_failure
 from gateway.runtime import Runtime
 from gateway.store.db import StoreUnavailable
 from gateway.store.models import Cursor
@@ -94,8 +95,8 @@ class TwitterPoller:
                     while not self._stop.is_set():
                         delay = await self.cycle()
                         await self._sleep(delay)
-            except Exception:  # the leadership connection broke: wait, then ask again
-                log.exception("twitter leadership lost")
+            except Exception as e:  # the leadership connection broke: wait, then ask again
+                log_failure(log, "twitter leadership lost", e)
                 self.rt.health.set(CHANNEL, False, "koneksi basis data untuk kepemimpinan putus")
                 await self._sleep(self.cfg.backoff_base_s)
             finally:
@@ -121,7 +122,7 @@ class TwitterPoller:
         except StoreUnavailable as e:
             return await self._on_fault("store", str(e)[:200], None, None)
         except Exception as e:  # a bug must not end the watch; it is logged and retried
-            log.exception("twitter poll failed")
+            log_failure(log, "twitter poll failed", e)
             return await self._on_fault("internal", type(e).__name__, None, None)
         await self._on_success()
         return self.cfg.poll_interval_s

@@ -12,6 +12,7 @@ import pytest
 
 from gateway.outbox import OutboxWorker, replay, status_summary
 from gateway.runtime import Reply, Runtime, SendResult
+from gateway.settings import Settings
 from gateway.store.models import utcnow
 from normalizer.types import Channel, Reporter
 from tests.lapor.sandbox_fixture import RunningSandbox, start_sandbox
@@ -259,3 +260,33 @@ async def test_replay_refuses_done_and_unknown_rows(
         await replay(runtime.store, row_id=row.id)
     with pytest.raises(NothingToRetry, match="no outbox row"):
         await replay(runtime.store, row_id=row.id + 1000)
+
+
+async def test_a_row_whose_outcome_cannot_be_stored_runs_out_of_attempts(
+    runtime: Runtime, sandbox: RunningSandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A `forwarded` template naming an unknown placeholder breaks storing the outcome.
+    point_at(runtime, sandbox.url, max_attempts=2, backoff_base_s=0.01)
+    replies = runtime.settings.file.replies.model_copy(
+        update={"forwarded": "Aduan {ref} diteruskan, no. {nomor}"}
+    )
+    runtime.settings = Settings(
+        runtime.settings.path,
+        runtime.settings.file.model_copy(update={"replies": replies}),
+        runtime.settings.regions,
+    )
+    result = await runtime.intake.submit(make_raw("AGAM saluran air tersumbat di Pasar Baru"))
+    worker = worker_for(runtime)
+    await drain(worker)
+    await worker.client.close()
+
+    (row,) = await outbox_rows(runtime, "forward")
+    assert (row.status, row.attempts) == ("dead", 2)  # not re-sent every lease, forever
+    assert row.last_error == "internal error: KeyError"
+    c = await complaint(runtime, result.complaint_id)
+    assert c.status == "failed"
+    assert sandbox.lapor.counters["reports"] == 1  # the second attempt used the same key
+    assert [e["outcome"] for e in await events_of(runtime, "forward")] == ["retry", "dead"]
+    logged = [r for r in caplog.records if r.name == "gateway.outbox"]
+    assert logged and all(r.error == "KeyError" for r in logged)  # type: ignore[attr-defined]
+    assert "AGAM saluran" not in caplog.text and "+62812" not in caplog.text
