@@ -300,7 +300,10 @@ def _check_json_report(body: Any) -> dict[str, Any]:
     text = body.get("text")
     if not isinstance(text, str) or not text.strip():
         raise BadReport("field 'text' (isi laporan) wajib diisi")
-    if body.get("anonymous") and body.get("reporter"):
+    reporter = body.get("reporter")
+    if reporter is not None and not isinstance(reporter, dict):
+        raise BadReport("field 'reporter' harus berupa objek JSON atau null")
+    if body.get("anonymous") and reporter:
         raise BadReport("laporan anonim tidak boleh memuat identitas pelapor")
     return body
 

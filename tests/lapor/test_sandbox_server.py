@@ -74,6 +74,11 @@ async def test_bad_requests_get_clear_errors(sandbox: RunningSandbox) -> None:
         async with http.post(post, json=leaky, headers=AUTH) as r:
             assert r.status == 422
             assert "anonim" in (await r.json())["error"]
+        odd_reporter = report_json(sample_report()) | {"reporter": "Budi"}
+        async with http.post(post, json=odd_reporter, headers=AUTH) as r:
+            assert r.status == 422 and "reporter" in (await r.json())["error"]
+        async with http.get(sandbox.url + "/") as r:  # the bimtek page still renders
+            assert r.status == 200
         for body in (b"<lapor", b"<bukan/>", b'<lapor token="sandbox-token"/>'):
             async with http.post(f"{sandbox.url}/addstream", data=body) as r:
                 assert r.status == 400
