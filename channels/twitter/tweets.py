@@ -81,7 +81,9 @@ def parse_page(body: object) -> Page:
     includes = body.get("includes") if isinstance(body.get("includes"), Mapping) else {}
     tweets, malformed = [], 0
     for tweet in data:
-        if isinstance(tweet, Mapping) and str(tweet.get("id", "")).isdigit():
+        # ASCII digits only: "²" is a digit to str.isdigit but not to int().
+        tweet_id = str(tweet.get("id", "")) if isinstance(tweet, Mapping) else ""
+        if tweet_id.isascii() and tweet_id.isdigit():
             tweets.append(dict(tweet))
         else:
             malformed += 1

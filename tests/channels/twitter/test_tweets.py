@@ -113,6 +113,12 @@ def test_edge_texts_without_includes() -> None:
     assert emoji.sender.startswith("x-user:")
 
 
+def test_ids_that_are_not_ascii_digits_are_malformed() -> None:
+    data = [{"id": "²", "text": "#aduanagam a"}, {"id": "١٢", "text": "#aduanagam b"}]
+    page = parse_page({"data": [*data, {"id": "17", "text": "#aduanagam c"}], "meta": {}})
+    assert ([t["id"] for t in page.tweets], page.malformed) == (["17"], 2)
+
+
 def test_empty_result_is_a_page_without_tweets() -> None:
     page = parse_page(load("search_empty.json"))
     assert page.tweets == []
