@@ -33,6 +33,7 @@ import aioimaplib
 from channels.email.cursor import ImapCursor, load_cursor, save_cursor
 from channels.email.inbound import MailIntake
 from gateway import events
+from gateway.logsafe import log_failure
 from gateway.runtime import Runtime
 from gateway.store.db import StoreUnavailable
 
@@ -112,8 +113,19 @@ class ImapPoller:
     # --- the loop -----------------------------------------------------------------------
 
     async def _lead(self) -> None:
-        async with self.rt.leadership("imap"):
-            await self._poll_forever()
+        # On PostgreSQL the lock needs the database: while it is down, report and ask again
+        # (_poll_forever handles every other failure itself).
+        backoff = self.cfg.backoff_min_s
+        while not self._stopping.is_set():
+            try:
+                async with self.rt.leadership("imap"):
+                    await self._poll_forever()
+                return
+            except Exception as e:
+                log_failure(log, "imap leadership unavailable", e)
+                self.rt.health.set(HEALTH, False, "database unavailable for the IMAP lock")
+                await self._sleep(random.uniform(0, backoff))
+                backoff = min(backoff * 2, self.cfg.backoff_max_s)
 
     async def _poll_forever(self) -> None:
         backoff = self.cfg.backoff_min_s

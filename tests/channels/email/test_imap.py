@@ -18,7 +18,9 @@ import pytest
 from sqlalchemy import func, select
 
 from channels.email.imap_poller import ImapPoller
+from gateway.intake import Intake
 from gateway.runtime import Runtime
+from gateway.store.db import Store
 from gateway.store.models import Complaint, Cursor, Event
 from tests.channels.email.conftest import fixture_bytes
 from tests.channels.email.imap_server import Dovecot, ImapAccount
@@ -237,3 +239,28 @@ async def test_wrong_password_marks_the_channel_unhealthy_and_keeps_trying(
     assert "LOGIN" in runtime.health.components["email.imap"].detail
     await asyncio.sleep(1.0)
     assert await _event(runtime, "error") == 1  # one event per outage, not per retry
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the store used is a dead one
+async def test_database_down_at_start_keeps_the_poller_asking(
+    runtime: Runtime, mailbox: Mailbox
+) -> None:
+    """No database for the PostgreSQL lock: the poller says so and retries, nothing acked."""
+    dead = Store("postgresql+asyncpg://postgres@127.0.0.1:9/none")
+    rt = Runtime(settings=runtime.settings, store=dead, intake=Intake(runtime.settings, dead))
+    service = ImapPoller(rt)
+    await mailbox.append(fixture_bytes("gmail_reply_qp.eml"))
+    await service.start()
+    try:
+        await wait_for(lambda: _lock_down(rt), "the missing database reported")
+        await asyncio.sleep(0.5)
+        assert service._task is not None and not service._task.done()
+        assert not any("\\Seen" in f for f in await mailbox.flags())
+    finally:
+        await service.stop()
+        await dead.close()
+
+
+async def _lock_down(rt: Runtime) -> bool:
+    component = rt.health.components.get("email.imap")
+    return component is not None and "database unavailable" in component.detail
