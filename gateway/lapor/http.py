@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 
@@ -80,7 +81,8 @@ class HttpClient:
         return str(tracking_id)
 
     async def status(self, tracking_id: str) -> str:
-        path = self.cfg.status_path.format(tracking_id=tracking_id)
+        # LAPOR chose the id: quoted, so a "/" or "?" in it cannot change the URL.
+        path = self.cfg.status_path.format(tracking_id=quote(tracking_id, safe=""))
         status, text, retry_after = await self.transport.request(
             "GET", self.cfg.base_url + path, headers=self._headers(None)
         )

@@ -155,6 +155,9 @@ async def test_sandbox_status_follows_operator_changes(sandbox: RunningSandbox) 
         assert await client.status(tracking_id) == "selesai"
         with pytest.raises(PermanentError, match="HTTP 404"):
             await client.status("0000000")
+        # An id LAPOR made up stays one path segment: asked about, not another URL.
+        with pytest.raises(PermanentError, match=r"HTTP 404.*tidak ditemukan"):
+            await client.status("../laporan")
     finally:
         await client.close()
 
