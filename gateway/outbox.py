@@ -446,6 +446,14 @@ async def status_summary(store: Store) -> dict[str, Any]:
         }
 
 
+def make_due(row: OutboxItem) -> None:
+    """Due now, with a fresh attempt budget (the idempotency key stays)."""
+    row.status = PENDING
+    row.attempts = 0
+    row.next_attempt_at = utcnow()
+    row.claimed_until = None
+
+
 class NothingToRetry(Exception):
     """`outbox retry` named a row that does not exist or is already done."""
 
@@ -468,13 +476,9 @@ async def replay(store: Store, *, row_id: int | None = None, dead: bool = False)
                 raise NothingToRetry(f"no outbox row {row_id}")
             if rows[0].status in (DONE, SENDING):
                 raise NothingToRetry(f"outbox row {row_id} is {rows[0].status}; nothing to retry")
-        now = utcnow()
         for row in rows:
             previous = row.status
-            row.status = PENDING
-            row.attempts = 0
-            row.next_attempt_at = now
-            row.claimed_until = None
+            make_due(row)
             complaint = await session.get(Complaint, row.complaint_id) if row.complaint_id else None
             if row.kind == FORWARD and complaint is not None and complaint.status == "failed":
                 complaint.status = "queued"

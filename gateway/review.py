@@ -23,10 +23,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway import events, replies
 from gateway.intake import Intake, forward_key, queue_forward
+from gateway.outbox import DEAD, DONE, make_due
 from gateway.queries import find_complaint
 from gateway.settings import Settings
 from gateway.store.db import Store
-from gateway.store.models import Complaint, InboundMessage, OutboxItem, utcnow
+from gateway.store.models import Complaint, InboundMessage, OutboxItem
 from normalizer import Normalized, normalize
 from normalizer.types import Channel, RawMessage
 
@@ -183,11 +184,8 @@ async def _ensure_forward(session: AsyncSession, complaint_id: str) -> None:
     if row is None:
         queue_forward(session, complaint_id)
         return
-    if row.status in ("dead", "done"):
-        row.status = "pending"
-        row.attempts = 0
-        row.next_attempt_at = utcnow()
-        row.claimed_until = None
+    if row.status in (DEAD, DONE):
+        make_due(row)
 
 
 def _event(
