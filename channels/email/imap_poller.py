@@ -143,7 +143,7 @@ class ImapPoller:
             ) as e:
                 detail = f"{type(e).__name__}: {str(e)[:200]}"
             except Exception as e:  # a bug must not end polling for good
-                log.exception("imap poller failed")
+                log_failure(log, "imap poller failed", e)
                 detail = f"{type(e).__name__}"
             if self.polls > polls:
                 backoff = self.cfg.backoff_min_s  # it worked for a while: a new outage

@@ -26,6 +26,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from channels.email.inbound import MailIntake
 from gateway.config_base import parse_listen
+from gateway.logsafe import log_failure
 from gateway.runtime import Runtime
 from gateway.store.db import StoreUnavailable
 
@@ -55,8 +56,8 @@ class GatewayHandler:
             envelope.rcpt_tos.append(address)
             envelope.rcpt_options.extend(options)
             return "250 2.1.5 OK"
-        except Exception:
-            log.exception("smtp rcpt failed")
+        except Exception as e:
+            log_failure(log, "smtp rcpt failed", e)
             return TEMPFAIL
 
     async def _record_unknown_recipient(self, address: str) -> None:
@@ -91,8 +92,8 @@ class GatewayHandler:
             self.rt.health.set(HEALTH, False, f"store unavailable: {e}")
             log.warning("smtp delivery deferred: store unavailable")
             return TEMPFAIL
-        except Exception:
-            log.exception("smtp delivery failed")
+        except Exception as e:
+            log_failure(log, "smtp delivery failed", e)
             return TEMPFAIL
         self.rt.health.set(HEALTH, True, "")
         if outcome.rejected:

@@ -37,6 +37,7 @@ from channels.sms.inbound import modem_raw, record_unreadable
 from channels.sms.multipart import IncomingPart, Multipart
 from channels.sms.pdu import PduError, SubmitPdu, decode_deliver, printable
 from gateway import events
+from gateway.logsafe import log_failure
 from gateway.runtime import Runtime
 from gateway.store.db import StoreUnavailable
 
@@ -127,7 +128,7 @@ def _fault_from(exc: BaseException) -> ModemFault:
     if isinstance(exc, TimeoutException):
         return ModemFault("no_answer", "the modem did not answer")
     if isinstance(exc, CommandError):
-        return ModemFault("command_error", f"the modem answered ERROR to {exc.command!r}")
+        return ModemFault("command_error", f"the modem answered ERROR to {_named(exc.command)}")
     if isinstance(exc, serial.SerialException | OSError):
         text = str(exc)
         if "could not open port" in text or "No such file" in text:
@@ -135,8 +136,16 @@ def _fault_from(exc: BaseException) -> ModemFault:
         return ModemFault("unplugged", f"the modem went away ({text})")
     if isinstance(exc, GsmModemException):
         return ModemFault("modem_error", str(exc) or type(exc).__name__)
-    log.error("unexpected modem error", exc_info=exc)
-    return ModemFault("internal_error", f"{type(exc).__name__}: {exc}")
+    log_failure(log, "unexpected modem error", exc)
+    return ModemFault("internal_error", type(exc).__name__)
+
+
+def _named(command: str | None) -> str:
+    """The AT command without its arguments: a PIN or a PDU (number and text) stays out of
+    health, events and logs."""
+    if command and command.upper().startswith("AT"):
+        return re.split(r"[=?]", command, maxsplit=1)[0]
+    return "the message data" if command else "a command"
 
 
 class ModemReader:
@@ -301,11 +310,9 @@ class ModemReader:
                 return done
             except (ModemFault, GsmModemException, serial.SerialException, OSError):
                 raise  # the line itself failed: reconnect
-            except Exception:
+            except Exception as e:
                 # A bug must not stop the reader; the message stays on the SIM and is logged.
-                log.exception(
-                    "SMS not processed; it stays on the SIM", extra={"index": entry.index}
-                )
+                log_failure(log, "SMS not processed; it stays on the SIM", e, index=entry.index)
                 continue
             done += 1
         return done

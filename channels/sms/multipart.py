@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from channels.sms.inbound import modem_raw
 from channels.sms.pdu import Concat, ucs2_text
 from gateway.intake import Intake, IntakeResult
+from gateway.logsafe import log_failure
 from gateway.store.db import Store
 from gateway.store.models import SmsPart, utcnow
 
@@ -219,6 +220,6 @@ class MultipartSweeper:
                 completed = await self.multipart.sweep()
                 if completed:
                     log.info("incomplete multipart sets completed", extra={"count": completed})
-            except Exception:  # the store may be down: try again next round
-                log.exception("multipart sweep failed")
+            except Exception as e:  # the store may be down: try again next round
+                log_failure(log, "multipart sweep failed", e)
             await asyncio.sleep(self.interval_s)

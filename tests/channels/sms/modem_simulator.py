@@ -278,6 +278,7 @@ class ModemSimulator:
         self.sent: list[SentSms] = []
         self.commands: list[str] = []
         self.failures: dict[str, str] = {}  # command prefix -> answer, e.g. "ERROR"
+        self.submit_failure: str | None = None  # the answer to a PDU after AT+CMGS
         self.notify = False  # AT+CNMI seen: announce new messages with +CMTI
         self.cmgl_calls = 0
         self.latency_s = 0.0  # per answer: a real modem takes tens of milliseconds
@@ -488,6 +489,8 @@ class ModemSimulator:
         return f"{body}\r\n\r\nOK\r\n" if body else "\r\nOK\r\n"
 
     def _submit(self, pdu: str, announced: int) -> str:
+        if self.submit_failure:
+            return f"\r\n{self.submit_failure}\r\n"
         try:
             data = bytes.fromhex(pdu)
             if len(data) - 1 - data[0] != announced:

@@ -83,6 +83,20 @@ async def test_modem_away_means_retry_later(runtime: Runtime) -> None:
         assert not result.ok and result.retry
 
 
+@pytest.mark.parametrize("answer", ["+CMS ERROR: 500", "ERROR"])
+async def test_a_refused_reply_names_neither_number_nor_text(
+    sim: ModemSimulator, runtime: Runtime, answer: str
+) -> None:
+    """The modem refusing the PDU: the error (kept in the outbox, logged) holds no PDU."""
+    sim.submit_failure = answer
+    sim.start()
+    async with running(runtime) as rt:
+        await eventually(lambda: health(rt) == "ok", what="connected")
+        result = await rt.senders["sms"](reply())
+        assert not result.ok and result.retry
+        assert result.error == "command_error: the modem answered ERROR to the message data"
+
+
 @pytest.fixture
 async def provider() -> AsyncIterator[tuple[TestServer, list[dict[str, Any]]]]:
     """A provider API that records what it gets; the text "gagal" answers 500, "tolak" 400."""
