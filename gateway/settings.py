@@ -6,6 +6,7 @@ Every error names the file and the key, so an installer can fix it without readi
 from __future__ import annotations
 
 import os
+import string
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -78,6 +79,9 @@ class ApiClientConfig(Section):
     regions: tuple[str, ...] = Field(min_length=1)
 
 
+REPLY_PLACEHOLDERS = frozenset({"ref", "lapor_id", "region", "keyword", "short_code", "reason"})
+
+
 class ReplyTexts(Section):
     """Replies to citizens. `{ref}`, `{lapor_id}`, `{region}`, `{keyword}`, `{short_code}`,
     `{reason}` are filled in. Keep SMS texts short: a reply must fit one 160-character SMS."""
@@ -87,6 +91,22 @@ class ReplyTexts(Section):
     help: str = "Format: {keyword} (spasi) isi aduan, kirim ke {short_code}"
     rejected_by_operator: str = "Mohon maaf, aduan {ref} tidak dapat diproses: {reason}"
     resolved: str = "Aduan {ref} telah selesai ditindaklanjuti. Terima kasih atas laporan Anda."
+
+    @field_validator("*")
+    @classmethod
+    def _known_placeholders(cls, value: str) -> str:
+        # A typo here would fail every intake transaction that queues this reply.
+        try:
+            fields = [name for _, name, _, _ in string.Formatter().parse(value) if name is not None]
+        except ValueError as e:
+            raise ValueError(
+                f"not a valid template ({e}); write {{ and }} as {{{{ and }}}}"
+            ) from None
+        for name in fields:
+            if name not in REPLY_PLACEHOLDERS:
+                known = ", ".join("{" + p + "}" for p in sorted(REPLY_PLACEHOLDERS))
+                raise ValueError(f"unknown placeholder {{{name}}}; use {known}")
+        return value
 
 
 class RegionConfig(Section):

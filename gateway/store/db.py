@@ -29,6 +29,9 @@ class NotMigrated(Exception):
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    # Driver errors reach logs and health details: never let them quote row values
+    # (phone numbers, complaint text).
+    kwargs.setdefault("hide_parameters", True)
     parsed = make_url(url)
     if parsed.drivername.startswith("sqlite"):
         if parsed.database and parsed.database != ":memory:":

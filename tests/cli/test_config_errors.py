@@ -33,6 +33,24 @@ CASES = [
     ),
     ("unknown section", "[twitter]\nenabled = true\n", {}, ["twitter", "unknown key"]),
     (
+        "reply placeholder typo",
+        "[replies]\nreceipt = 'Tiket {nomor}'\n",
+        {},
+        ["replies.receipt", "unknown placeholder {nomor}"],
+    ),
+    (
+        "reply template broken",
+        "[replies]\nhelp = 'Format: {keyword'\n",
+        {},
+        ["replies.help", "not a valid template"],
+    ),
+    (
+        "region reply typo",
+        "",
+        {"pandeglang.toml": ("no. tiket {ref}", "no. tiket {tiket}")},
+        ["pandeglang.toml", "replies.receipt", "unknown placeholder {tiket}"],
+    ),
+    (
         "keyword claimed twice",
         "",
         {"surabaya.toml": ('"SBY", "SURABAYA"', '"SBY", "AGAM"')},
