@@ -13,18 +13,8 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from channels.email.mime import MailAttachment
+from channels.email.mime import EXTENSIONS, MailAttachment
 from normalizer.types import Attachment
-
-_EXTENSIONS = {
-    "image/jpeg": ".jpg",
-    "image/png": ".png",
-    "image/gif": ".gif",
-    "image/webp": ".webp",
-    "image/heic": ".heic",
-    "application/pdf": ".pdf",
-    "video/mp4": ".mp4",
-}
 
 
 def save_attachments(data_dir: Path, items: Iterable[MailAttachment]) -> tuple[Attachment, ...]:
@@ -32,7 +22,7 @@ def save_attachments(data_dir: Path, items: Iterable[MailAttachment]) -> tuple[A
     saved = []
     for item in items:
         digest = hashlib.sha256(item.data).hexdigest()
-        rel = Path("attachments") / digest[:2] / (digest + _EXTENSIONS.get(item.content_type, ""))
+        rel = Path("attachments") / digest[:2] / (digest + EXTENSIONS.get(item.content_type, ""))
         target = data_dir / rel
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -96,9 +96,9 @@ class MailIntake:
             save_attachments, self.rt.settings.data_dir, parsed.attachments
         )
         sender = parsed.from_address or (envelope_sender or "").strip("<>").lower()
+        meta = _meta(parsed, kind, via, len(raw), len(targets))
         results = []
         for n, (address, code) in enumerate(targets, start=1):
-            meta = _meta(parsed, kind, via, len(raw), len(targets))
             raw_message = RawMessage(
                 channel=Channel.EMAIL,
                 external_id=f"{parsed.message_id}#{code}" if code else parsed.message_id,
@@ -112,9 +112,8 @@ class MailIntake:
                 sender_name=parsed.from_name,
                 subject=parsed.subject or None,
             )
-            last = cursor is not None and n == len(targets)
             # The IMAP position moves with the last complaint the mail makes (replays too).
-            also = _cursor_writer(cursor) if last and cursor is not None else None
+            also = _cursor_writer(cursor) if cursor is not None and n == len(targets) else None
             results.append(await self.rt.intake.submit(raw_message, also=also))
         return MailOutcome(results=tuple(results), kind=kind)
 

@@ -253,6 +253,8 @@ def _walk(
         if seen > MAX_PARTS:
             notes.append(f"more than {MAX_PARTS} MIME parts; the rest ignored")
             break
+        # A forwarded mail (message/rfc822) counts as multipart too: its text is part of
+        # what the citizen sent.
         if part.is_multipart():
             if depth >= MAX_DEPTH:
                 notes.append(f"MIME parts nested deeper than {MAX_DEPTH} ignored")
@@ -262,12 +264,6 @@ def _walk(
                 stack.extend((c, depth + 1) for c in reversed(children) if isinstance(c, Message))
             continue
         ctype = _content_type(part)
-        if ctype == "message/rfc822":
-            # A forwarded mail: its text is part of what the citizen sent.
-            inner = part.get_payload()
-            if isinstance(inner, list):
-                stack.extend((c, depth + 1) for c in reversed(inner) if isinstance(c, Message))
-            continue
         if _is_attachment(part, ctype):
             _take_attachment(part, ctype, limits, attachments, notes)
         elif ctype == "text/plain" and plain is None:
@@ -335,10 +331,12 @@ def _filename(part: Message) -> str:
 
 
 _UNSAFE = re.compile(r"[^\w.\- ]+", re.UNICODE)
-_EXTENSIONS = {
+EXTENSIONS = {
     "image/jpeg": ".jpg",
     "image/png": ".png",
     "image/gif": ".gif",
+    "image/webp": ".webp",
+    "image/heic": ".heic",
     "application/pdf": ".pdf",
     "video/mp4": ".mp4",
 }
@@ -348,7 +346,7 @@ def safe_filename(name: str, ctype: str) -> str:
     """A display name without paths or control characters, never empty."""
     base = PurePosixPath(_repair_8bit(name).replace("\\", "/")).name
     base = _UNSAFE.sub("_", base).strip(" ._")[:120]
-    return base or "lampiran" + _EXTENSIONS.get(ctype, ".bin")
+    return base or "lampiran" + EXTENSIONS.get(ctype, ".bin")
 
 
 def _text_of(part: Message) -> str:
@@ -366,24 +364,26 @@ def _text_of(part: Message) -> str:
     return decode_text(data, charset)
 
 
-# Senders label cp1252 text as latin-1 or ascii all the time (as browsers know: WHATWG
-# maps these labels to windows-1252); decoding as cp1252 is right for both.
-_CHARSET_ALIASES = {
-    "us-ascii": "cp1252",
-    "ascii": "cp1252",
-    "iso-8859-1": "cp1252",
-    "latin1": "cp1252",
-    "latin-1": "cp1252",
-    "iso_8859-1": "cp1252",
-    "unknown-8bit": "utf-8",
-    "x-unknown": "utf-8",
-}
+# Labels senders put on text that is really UTF-8 or cp1252: senders label cp1252 as
+# latin-1 or ascii all the time (WHATWG maps these labels to windows-1252), and an
+# undeclared or ascii-labelled body is UTF-8 more often than not nowadays.
+_UTF8_OR_CP1252 = frozenset(
+    (
+        "us-ascii",
+        "ascii",
+        "iso-8859-1",
+        "latin1",
+        "latin-1",
+        "iso_8859-1",
+        "unknown-8bit",
+        "x-unknown",
+    )
+)
 
 
 def decode_text(data: bytes, charset: str) -> str:
     charset = charset.strip().strip('"').lower()
-    if charset in _CHARSET_ALIASES:
-        # An undeclared or ascii-labelled body is UTF-8 more often than not nowadays.
+    if charset in _UTF8_OR_CP1252:
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import ssl
 import weakref
 from datetime import UTC, datetime
@@ -152,8 +153,6 @@ class SmtpListener:
         loop = asyncio.get_running_loop()
         if not self.cfg.hostname:
             # socket.getfqdn() may block on DNS; do it once, off the loop.
-            import socket
-
             fqdn = await asyncio.to_thread(socket.getfqdn)
             self.cfg = self.cfg.model_copy(update={"hostname": fqdn})
         self.server = await loop.create_server(lambda: self._protocol(tls), host, port)
