@@ -218,8 +218,12 @@ class SmsWebhooks:
             raise BadRequest("MessageSid", "missing")
         if not fields.get("From"):
             raise BadRequest("From", "missing")
+        num_media = fields.get("NumMedia") or "0"
+        if not num_media.isdigit():
+            raise BadRequest("NumMedia", "not a number")
         media = []
-        for i in range(int(fields.get("NumMedia", "0") or 0)):
+        # Each medium needs a MediaUrl field: a count beyond the fields is a lie, not work.
+        for i in range(min(int(num_media), len(fields))):
             url_i = fields.get(f"MediaUrl{i}")
             if url_i:
                 media.append(

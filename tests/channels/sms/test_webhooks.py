@@ -79,6 +79,19 @@ ROWS = [
         reason="wrong_recipient",
     ),
     Row(
+        "twilio media count not a number",
+        "twilio",
+        TWILIO_BODY.replace("NumMedia=0", "NumMedia=dua"),
+        status=422,
+        outcome=None,
+    ),
+    Row(
+        "twilio media count beyond its fields",
+        "twilio",
+        TWILIO_BODY.replace("NumMedia=0", "NumMedia=999999999999"),
+        text="jalan rusak di Jl. Sudirman, banyak lubang",
+    ),
+    Row(
         "kannel get-url",
         "kannel",
         query=KANNEL_QUERY,
