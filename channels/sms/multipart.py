@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,6 +26,7 @@ from gateway.intake import Intake, IntakeResult
 from gateway.logsafe import log_failure
 from gateway.store.db import Store
 from gateway.store.models import SmsPart, utcnow
+from normalizer.types import RawMessage
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +149,7 @@ class Multipart:
         # The assembled message and the end of its parts commit together (replays too).
         return await self.intake.submit(raw, also=close_set)
 
-    def _assemble(self, group_key: str, parts: list[SmsPart] | Any) -> Any:
+    def _assemble(self, group_key: str, parts: Sequence[SmsPart]) -> RawMessage:
         first = parts[0]
         by_seq = {p.seq: p for p in parts}
         pieces: list[str] = []
