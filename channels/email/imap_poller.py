@@ -30,7 +30,7 @@ from typing import Any
 
 import aioimaplib
 
-from channels.email.cursor import ImapCursor, load_cursor, save_cursor
+from channels.email.cursor import ImapCursor, load_cursor
 from channels.email.inbound import MailIntake
 from gateway import events
 from gateway.logsafe import log_failure
@@ -310,9 +310,11 @@ class ImapPoller:
         )
         raw, received_at = _fetched(response.lines, uid)
         cursor = ImapCursor(self.key, uidvalidity, uid)
-        if raw is None:  # expunged meanwhile: nothing to take
-            async with self.rt.store.transaction() as session:
-                await save_cursor(session, cursor)
+        if raw is None:
+            # Expunged since the search (or an answer we could not read): never silently.
+            await self.mail.record_rejected(
+                "expunged", detail={"via": "imap", "uid": uid}, cursor=cursor
+            )
             return
         await self.mail.ingest(raw, received_at=received_at, via="imap", cursor=cursor)
         await self._ack(client, str(uid))

@@ -264,3 +264,26 @@ async def test_database_down_at_start_keeps_the_poller_asking(
 async def _lock_down(rt: Runtime) -> bool:
     component = rt.health.components.get("email.imap")
     return component is not None and "database unavailable" in component.detail
+
+
+async def test_a_message_gone_before_its_fetch_is_logged_not_skipped_silently(
+    runtime: Runtime, poller: ImapPoller, mailbox: Mailbox, imap: ImapAccount
+) -> None:
+    await mailbox.append(fixture_bytes("gmail_reply_qp.eml"))
+    uidvalidity = await asyncio.to_thread(_uidvalidity, imap)
+    client = await poller._connect(asyncio.Event())
+    try:
+        await client.select("INBOX")
+        await poller._take(client, 999, uidvalidity)  # a UID the server does not hold
+    finally:
+        await client.logout()
+    async with runtime.store.reader() as s:
+        [event] = (await s.scalars(select(Event))).all()
+        cursor = await s.scalar(select(Cursor))
+    assert (event.outcome, event.reason, event.detail) == (
+        "rejected",
+        "expunged",
+        {"via": "imap", "uid": 999},
+    )
+    assert json.loads(cursor.value) == {"uidvalidity": uidvalidity, "uid": 999}
+    assert await count(runtime, Complaint) == 0
