@@ -6,14 +6,14 @@ from pathlib import Path
 
 import aiosmtplib
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from channels.email.smtp_listener import SmtpListener
 from gateway.intake import Intake
 from gateway.runtime import Runtime
 from gateway.settings import Settings
 from gateway.store.db import Store
-from gateway.store.models import Complaint, Event, InboundMessage, Reporter
+from gateway.store.models import Complaint, Event, InboundMessage, Region, Reporter
 from tests.channels.email.conftest import FIXTURES, fixture_bytes
 
 AGAM = "aduan@agamkab.go.id"
@@ -358,10 +358,6 @@ async def test_store_down_answers_451_never_5xx(settings: Settings, tmp_path: Pa
 async def test_a_fault_in_our_code_answers_451_not_500(settings: Settings, store: Store) -> None:
     """Regions missing from the database make intake raise LookupError (not a store error)."""
     async with store.transaction() as s:
-        from sqlalchemy import delete
-
-        from gateway.store.models import Region
-
         await s.execute(delete(Region))
     rt = Runtime(settings=settings, store=store, intake=Intake(settings, store))
     service = SmtpListener(rt)
