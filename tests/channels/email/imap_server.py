@@ -65,6 +65,15 @@ def wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 15.0) -
     raise TimeoutError(f"IMAP server on port {port} did not greet within {timeout}s")
 
 
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 class Dovecot:
     def __init__(self) -> None:
         self.port = free_port()
@@ -146,12 +155,7 @@ service stats {{
         )
 
     def close(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop(self.proc)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
@@ -182,12 +186,7 @@ class Pymap:
         return ImapAccount("127.0.0.1", self.port, "lapor", PASSWORD, "pymap")
 
     def close(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop(self.proc)
 
 
 def backend() -> str | None:
