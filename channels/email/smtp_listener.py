@@ -143,6 +143,8 @@ class SmtpListener:
         return proto
 
     async def start(self) -> None:
+        # aiosmtpd logs every command at INFO, the MAIL FROM and RCPT TO addresses with it.
+        logging.getLogger("mail.log").setLevel(logging.WARNING)
         host, port = parse_listen(self.cfg.listen)
         tls = None
         if self.cfg.tls_cert and self.cfg.tls_key:

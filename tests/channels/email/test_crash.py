@@ -105,3 +105,5 @@ async def test_sigkill_during_smtp_deliveries_then_resend(
         ids = set((await s.scalars(select(Complaint.external_id))).all())
     assert count == TOTAL
     assert ids == {f"<crash-{i:04d}@mail.id>#AGAM" for i in range(TOTAL)}
+    written = log.read_text()
+    assert "warga" not in written.lower() and "saluran air" not in written  # no personal data

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import aiosmtplib
@@ -206,6 +207,15 @@ async def test_split_delivery_per_recipient_gives_the_same_two_complaints(
     await send(listener, message, [SBY])
     await send(listener, message, [AGAM, SBY])  # a retry of the whole thing
     assert sorted(c.region_code for c in await complaints(runtime)) == ["AGAM", "SBY"]
+
+
+async def test_no_address_or_text_reaches_the_log(
+    runtime: Runtime, listener: SmtpListener, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)  # the gateway's level: libraries' DEBUG is not logged
+    await send(listener, fixture_bytes("gmail_reply_qp.eml"), [AGAM], sender="budi@mail.id")
+    assert "budi" not in caplog.text.lower() and "agamkab" not in caplog.text
+    assert "berlubang" not in caplog.text
 
 
 async def test_redelivery_is_acked_again_without_a_second_complaint(

@@ -60,6 +60,8 @@ async def test_kill_9_while_draining_50_messages(
         assert len({c.external_id for c in found}) == MESSAGES
         rows = await inbound(store)
         assert len(rows) == MESSAGES and {r.outcome for r in rows} == {"accepted"}
+        written = log.read_text()
+        assert "62812" not in written and "jalan rusak" not in written  # no personal data
     finally:
         second.send_signal(signal.SIGTERM)
         second.wait(20)
