@@ -15,7 +15,6 @@ routes it by recipient or leaves it unrouted for an operator.
 from __future__ import annotations
 
 import asyncio
-import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -30,8 +29,6 @@ from gateway import events
 from gateway.intake import AlsoInTransaction, IntakeResult
 from gateway.runtime import Runtime
 from normalizer.types import Channel, RawMessage
-
-log = logging.getLogger(__name__)
 
 CHANNEL = Channel.EMAIL.value
 

@@ -13,7 +13,6 @@ the same id, and mail clients show it once.
 from __future__ import annotations
 
 import hashlib
-import logging
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate
 
@@ -23,8 +22,6 @@ from sqlalchemy import select
 from channels.email.config import RelayConfig
 from gateway.runtime import Reply, Runtime, SendResult
 from gateway.store.models import InboundMessage
-
-log = logging.getLogger(__name__)
 
 FOOTER = (
     "\n\n-- \n"

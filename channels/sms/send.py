@@ -9,7 +9,6 @@ limit, the reply is given up (not retried) and the outbox records why.
 from __future__ import annotations
 
 import json
-import logging
 import random
 from datetime import timedelta
 
@@ -21,8 +20,6 @@ from channels.sms.modem import ModemFault, ModemReader
 from channels.sms.pdu import encode_submit
 from gateway.runtime import Reply, Runtime, SendResult
 from gateway.store.models import OutboxItem, utcnow
-
-log = logging.getLogger(__name__)
 
 TWILIO_API = "https://api.twilio.com"
 
