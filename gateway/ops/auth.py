@@ -35,6 +35,11 @@ class OperatorSession:
     def is_admin(self) -> bool:
         return self.role == "admin"
 
+    @property
+    def scope(self) -> str | None:
+        """The region filter for queries: None (all regions) for an admin."""
+        return None if self.is_admin else self.region
+
     def may_see(self, region_code: str | None) -> bool:
         return self.is_admin or (region_code is not None and region_code == self.region)
 

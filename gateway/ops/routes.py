@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import aiohttp_jinja2
+import jinja2
 from aiohttp import web
 
 from gateway.ops.auth import SessionSigner, load_secret
 from gateway.ops.views import Console
 from gateway.runtime import Runtime
+
+TEMPLATES = Path(__file__).parent / "templates"
 
 
 def register(rt: Runtime) -> None:
@@ -34,17 +40,10 @@ def register(rt: Runtime) -> None:
         ]
     )
 
-    def templates(app: web.Application) -> None:
-        import aiohttp_jinja2
+    rt.app_setups.append(add_templates)
 
-        # One jinja environment serves the citizen pages and the console.
-        env = aiohttp_jinja2.get_env(app)
-        from pathlib import Path
 
-        import jinja2
-
-        env.loader = jinja2.ChoiceLoader(
-            [env.loader, jinja2.FileSystemLoader(Path(__file__).parent / "templates")]
-        )
-
-    rt.app_setups.append(templates)
+def add_templates(app: web.Application) -> None:
+    """One jinja environment serves the citizen pages and the console."""
+    env = aiohttp_jinja2.get_env(app)
+    env.loader = jinja2.ChoiceLoader([env.loader, jinja2.FileSystemLoader(TEMPLATES)])

@@ -39,14 +39,13 @@ OUTCOME_LABELS = {
     "dead": "Gagal",
     "sent": "Terkirim",
     "unsendable": "Tak dapat dikirim",
+    "skipped": "Dilewati",
+    "replayed": "Dikirim ulang",
+    "recovered": "Pulih",
     "approved": "Disetujui",
-    "rejected_by_operator": "Ditolak petugas",
-    "assigned": "Dialihkan",
+    "reassigned": "Dialihkan",
+    "assigned": "Dijadikan aduan",
 }
-
-
-def visible(op: OperatorSession, e: Event) -> bool:
-    return op.is_admin or e.region_code == op.region
 
 
 def row(e: Event, zone: ZoneInfo) -> dict[str, Any]:
@@ -75,14 +74,12 @@ async def stream(
     try:
         while True:
             async with store.reader() as session:
-                batch = await events.fetch_after(
-                    session, last, region=None if op.is_admin else op.region
-                )
+                # The query keeps an operator to their own region.
+                batch = await events.fetch_after(session, last, region=op.scope)
             for e in batch:
                 last = e.id
-                if visible(op, e):
-                    data = json.dumps(row(e, zone), ensure_ascii=False)
-                    await resp.write(f"id: {e.id}\ndata: {data}\n\n".encode())
+                data = json.dumps(row(e, zone), ensure_ascii=False)
+                await resp.write(f"id: {e.id}\ndata: {data}\n\n".encode())
             if batch:
                 idle = 0.0
                 continue

@@ -147,7 +147,7 @@ class Console:
 
     async def log_page(self, request: web.Request, op: OperatorSession) -> web.Response:
         async with self.rt.store.reader() as session:
-            recent = await events.recent(session, 100, region=None if op.is_admin else op.region)
+            recent = await events.recent(session, 100, region=op.scope)
         rows = [stream.row(e, self.zone) for e in recent]
         labels = {"kind": stream.KIND_LABELS, "outcome": stream.OUTCOME_LABELS}
         return self.render(
@@ -201,9 +201,7 @@ class Console:
 
     async def review_page(self, request: web.Request, op: OperatorSession) -> web.Response:
         async with self.rt.store.reader() as session:
-            rows = await list_complaints(
-                session, status="pending_review", region=None if op.is_admin else op.region
-            )
+            rows = await list_complaints(session, status="pending_review", region=op.scope)
         return self.render(
             "ops_review.html",
             request,
@@ -216,9 +214,7 @@ class Console:
     async def complaints_page(self, request: web.Request, op: OperatorSession) -> web.Response:
         status = request.query.get("status") or None
         async with self.rt.store.reader() as session:
-            rows = await list_complaints(
-                session, status=status, region=None if op.is_admin else op.region
-            )
+            rows = await list_complaints(session, status=status, region=op.scope)
         return self.render(
             "ops_complaints.html",
             request,
