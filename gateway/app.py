@@ -50,9 +50,8 @@ def build_runtime(settings: Settings, store: Store) -> Runtime:
 
 
 def build_http_app(rt: Runtime) -> web.Application:
-    app = web.Application(
-        client_max_size=rt.settings.http.max_body_bytes, middlewares=[error_middleware]
-    )
+    max_body = rt.settings.http.max_body_bytes
+    app = web.Application(client_max_size=max_body, middlewares=[error_middleware(max_body)])
     metrics = Metrics()
     rt.intake.observers.append(metrics.observe_intake)
     app[METRICS_KEY] = metrics

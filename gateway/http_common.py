@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 
 from gateway.store.db import StoreUnavailable
-
-log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -21,29 +18,32 @@ def json_error(status: int, code: str, pesan: str, message: str, **extra: Any) -
     return web.json_response(body, status=status)
 
 
-@web.middleware
-async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    try:
-        return await handler(request)
-    except StoreUnavailable:
-        return json_error(
-            503,
-            "store_unavailable",
-            "Layanan sedang sibuk, silakan coba lagi beberapa saat lagi.",
-            "The store is unavailable; nothing was saved. Retry later.",
-        )
-    except web.HTTPRequestEntityTooLarge:
-        return json_error(
-            413,
-            "too_large",
-            "Ukuran kiriman terlalu besar.",
-            f"Body larger than {request.app._client_max_size} bytes.",
-        )
-    except web.HTTPException as e:
-        if (
-            e.status >= 400
-            and e.content_type != "application/json"
-            and (request.path.startswith("/api/"))
-        ):
-            return json_error(e.status, "http_error", e.reason, e.reason)
-        raise
+def error_middleware(max_body_bytes: int) -> Callable[..., Awaitable[web.StreamResponse]]:
+    """Store outages and oversized bodies as JSON errors; plain HTTP errors under /api/
+    as JSON too, so app developers always get the same shape."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except StoreUnavailable:
+            return json_error(
+                503,
+                "store_unavailable",
+                "Layanan sedang sibuk, silakan coba lagi beberapa saat lagi.",
+                "The store is unavailable; nothing was saved. Retry later.",
+            )
+        except web.HTTPRequestEntityTooLarge:
+            return json_error(
+                413,
+                "too_large",
+                "Ukuran kiriman terlalu besar.",
+                f"Body larger than {max_body_bytes} bytes.",
+            )
+        except web.HTTPException as e:
+            is_api = request.path.startswith("/api/")
+            if is_api and e.status >= 400 and e.content_type != "application/json":
+                return json_error(e.status, "http_error", e.reason, e.reason)
+            raise
+
+    return middleware
