@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -124,6 +127,11 @@ def start_gateway(config: Path, log_path: Path) -> subprocess.Popen[bytes]:
     )
 
 
+def log_tail(log: Path) -> str:
+    """The end of a gateway's output, for a failing test's message (read once, on failure)."""
+    return log.read_text(errors="replace")[-4000:]
+
+
 async def wait_http(
     url: str,
     timeout: float = 60.0,
@@ -148,10 +156,40 @@ async def wait_http(
                 pass
             exited = proc is not None and proc.poll() is not None
             if exited or time.monotonic() > deadline:
-                output = log.read_text(errors="replace")[-4000:] if log else ""  # noqa: ASYNC240
+                output = log_tail(log) if log else ""
                 state = f"exited with {proc.returncode}" if exited else f"not up in {timeout}s"
                 raise TimeoutError(f"{url}: gateway {state}\n{output}")
             await asyncio.sleep(0.1)
+
+
+@asynccontextmanager
+async def running_gateway(config: Path, log: Path) -> AsyncIterator[subprocess.Popen[bytes]]:
+    """`lapor-gateway serve` in a subprocess, answering /healthz when the block starts.
+
+    A block may `kill` it (SIGKILL) to test a crash. Otherwise leaving the block stops it
+    with SIGTERM and, when the block went well, requires the graceful stop to exit 0.
+    """
+    from gateway.settings import load_settings
+
+    health = f"http://{load_settings(config).http.listen}/healthz"
+    proc = start_gateway(config, log)
+    try:
+        await wait_http(health, proc=proc, log=log)
+        yield proc
+    except BaseException:
+        if proc.poll() is None:
+            await kill(proc)
+        raise
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        code = await asyncio.to_thread(proc.wait, 30)
+        assert code == 0, f"graceful stop exited {code}\n{log_tail(log)}"
+
+
+async def kill(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL: the crash a power cut or the OOM killer gives."""
+    proc.send_signal(signal.SIGKILL)
+    await asyncio.to_thread(proc.wait)
 
 
 def cli_in_process(config: Path, *args: str, input: str | None = None) -> Any:

@@ -8,7 +8,6 @@ every answer the client did get names the stored tracking number.
 from __future__ import annotations
 
 import asyncio
-import signal
 from pathlib import Path
 
 import aiohttp
@@ -18,7 +17,7 @@ from sqlalchemy import select
 from gateway.settings import Settings
 from gateway.store.db import Store
 from gateway.store.models import Complaint
-from tests.support import API_KEY_ALL, start_gateway, wait_http
+from tests.support import API_KEY_ALL, kill, running_gateway
 
 TOTAL = 300
 CONCURRENCY = 16
@@ -70,32 +69,21 @@ async def test_sigkill_under_load_then_resend(
     answers: dict[str, str] = {}
     log = tmp_path / "gateway.log"
 
-    proc = start_gateway(config_path, log)
-    try:
-        await wait_http(f"{base}/healthz", proc=proc, log=log)
+    async with running_gateway(config_path, log) as proc:
         enough = asyncio.Event()
         load = asyncio.create_task(post_all(base, keys, answers, enough))
         await asyncio.wait_for(enough.wait(), 60)
-        proc.send_signal(signal.SIGKILL)
-        await asyncio.to_thread(proc.wait)
+        await kill(proc)
         await load
         assert KILL_AFTER <= len(answers) < TOTAL, "the kill must land mid-load"
-    finally:
-        if proc.poll() is None:
-            proc.kill()
 
-    proc = start_gateway(config_path, log)
-    try:
-        await wait_http(f"{base}/healthz", proc=proc, log=log)
+    async with running_gateway(config_path, log):  # stopped with SIGTERM: must exit 0
         unanswered = [k for k in keys if k not in answers]
         first_answers = dict(answers)
         await post_all(base, unanswered, answers)
         # A replay of an answered request gives the same tracking number.
         await post_all(base, keys[:20], replayed := {})
         assert {k: first_answers.get(k, answers[k]) for k in keys[:20]} == replayed
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        assert await asyncio.to_thread(proc.wait, 30) == 0, log.read_text()
 
     assert len(answers) == TOTAL
     async with store.reader() as s:

@@ -7,17 +7,15 @@ is sent again, to the restarted gateway. Then there are exactly 200 complaints.
 from __future__ import annotations
 
 import asyncio
-import signal
 from pathlib import Path
 
 import aiosmtplib
 import pytest
 from sqlalchemy import func, select
 
-from gateway.settings import Settings
 from gateway.store.db import Store
 from gateway.store.models import Complaint
-from tests.support import start_gateway, wait_http
+from tests.support import kill, running_gateway
 
 TOTAL = 200
 CONCURRENCY = 8
@@ -68,36 +66,24 @@ async def deliver_all(
 
 
 async def test_sigkill_during_smtp_deliveries_then_resend(
-    settings: Settings, store: Store, config_path: Path, tmp_path: Path, smtp_port: int
+    store: Store, config_path: Path, tmp_path: Path, smtp_port: int
 ) -> None:
-    base = f"http://{settings.http.listen}"
     log = tmp_path / "gateway.log"
     pending, acked = set(range(TOTAL)), set()
 
-    proc = start_gateway(config_path, log)
-    try:
-        await wait_http(f"{base}/healthz")
+    async with running_gateway(config_path, log) as proc:
         enough = asyncio.Event()
         load = asyncio.create_task(deliver_all(smtp_port, pending, acked, enough))
         await asyncio.wait_for(enough.wait(), 60)
-        proc.send_signal(signal.SIGKILL)
-        await asyncio.to_thread(proc.wait)
+        await kill(proc)
         await load
         assert KILL_AFTER <= len(acked) < TOTAL, "the kill must land mid-load"
-    finally:
-        if proc.poll() is None:
-            proc.kill()
 
-    proc = start_gateway(config_path, log)
-    try:
-        await wait_http(f"{base}/healthz")
+    async with running_gateway(config_path, log):  # stopped with SIGTERM: must exit 0
         for _ in range(5):
             if not pending:
                 break
             await deliver_all(smtp_port, pending, acked)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        assert await asyncio.to_thread(proc.wait, 30) == 0, log.read_text()
 
     assert not pending and len(acked) == TOTAL
     async with store.reader() as s:

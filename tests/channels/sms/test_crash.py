@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,7 +13,7 @@ from gateway.settings import Settings
 from gateway.store.db import Store
 from tests.channels.sms.helpers import complaints, eventually, inbound
 from tests.channels.sms.modem_simulator import ModemSimulator, encode_deliver
-from tests.support import start_gateway, wait_http
+from tests.support import kill, running_gateway
 
 pytestmark = pytest.mark.slow
 MESSAGES = 50
@@ -32,36 +30,24 @@ async def test_kill_9_while_draining_50_messages(
         text = f"AGAM laporan warga nomor {i}: jalan rusak di jorong {i % 7}"
         sim.store(encode_deliver(sender, text, base + timedelta(seconds=i)), announce=False)
     sim.start()
-    health = f"http://{settings.http.listen}/healthz"
     log = tmp_path / "gateway.log"
 
-    first = start_gateway(settings.path, log)
-    try:
-        await wait_http(health)
+    async with running_gateway(settings.path, log) as first:
         deadline = time.monotonic() + 30
         while len(sim.stored()) > MESSAGES - 10:  # kill in the middle of the drain
             assert first.poll() is None, log.read_text()
             assert time.monotonic() < deadline, "the gateway did not start draining"
             await asyncio.sleep(0.005)
-        os.kill(first.pid, signal.SIGKILL)
-        first.wait(10)
-    finally:
-        if first.poll() is None:
-            first.kill()
+        await kill(first)
     left = len(sim.stored())
     assert 0 < left < MESSAGES, "the kill did not land mid-drain"
 
-    second = start_gateway(settings.path, log)
-    try:
-        await wait_http(health)
+    async with running_gateway(settings.path, log):  # stopped with SIGTERM: must exit 0
         await eventually(lambda: not sim.stored(), timeout=30, what="an empty SIM")
         found = await complaints(store)
         assert len(found) == MESSAGES
         assert len({c.external_id for c in found}) == MESSAGES
         rows = await inbound(store)
         assert len(rows) == MESSAGES and {r.outcome for r in rows} == {"accepted"}
-        written = log.read_text()
-        assert "62812" not in written and "jalan rusak" not in written  # no personal data
-    finally:
-        second.send_signal(signal.SIGTERM)
-        second.wait(20)
+    written = log.read_text()
+    assert "62812" not in written and "jalan rusak" not in written  # no personal data

@@ -4,8 +4,6 @@ none doubled, and no tweet even fetched into intake twice (the cursor commits wi
 from __future__ import annotations
 
 import asyncio
-import signal
-import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -14,11 +12,10 @@ import pytest
 from sqlalchemy import func, select
 
 from channels.twitter.fake_api import Fault
-from gateway.settings import Settings
 from gateway.store.db import Store
 from gateway.store.models import Complaint, Cursor, Event, InboundMessage
 from tests.channels.twitter.conftest import FakeX
-from tests.support import start_gateway, wait_http
+from tests.support import kill, running_gateway
 
 TWEETS = 100  # 10 pages of 10
 
@@ -42,13 +39,8 @@ async def count(store: Store, column: object) -> int:
         return int(await s.scalar(select(func.count(column))) or 0)
 
 
-def kill(proc: subprocess.Popen[bytes]) -> None:
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(10)
-
-
 async def test_sigkill_mid_poll_loses_and_doubles_nothing(
-    fake_x: FakeX, settings: Settings, store: Store, config_path: Path, tmp_path: Path
+    fake_x: FakeX, store: Store, config_path: Path, tmp_path: Path
 ) -> None:
     ids = [
         fake_x.tweet(
@@ -57,39 +49,25 @@ async def test_sigkill_mid_poll_loses_and_doubles_nothing(
         for i in range(TWEETS)
     ]
     log = tmp_path / "gateway.log"
-    health = f"http://{settings.http.listen}/healthz"
 
     # 1. Killed while page 2 is slow to come: nothing may be stored, the cursor stays unset.
     fake_x.api.faults.append(Fault(status=200, delay_s=3.0, page=2))
-    proc = start_gateway(config_path, log)
-    try:
+    async with running_gateway(config_path, log) as proc:
         await wait_for(lambda: any(r["page"] == 2 for r in fake_x.api.requests), 30, "page 2")
-        kill(proc)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+        await kill(proc)
     assert await count(store, InboundMessage.id) == 0
     assert await count(store, Cursor.key) == 0
 
     # 2. Killed while the tweets are going into intake.
-    proc = start_gateway(config_path, log)
-    try:
+    async with running_gateway(config_path, log) as proc:
         await wait_for(lambda: _stored_at_least(store, 20), 30, "20 stored tweets")
-        kill(proc)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+        await kill(proc)
     stored_at_kill = await count(store, InboundMessage.id)
     assert stored_at_kill < TWEETS, "the kill must land mid-poll"
 
-    # 3. A clean run finishes the job; SIGTERM stops it gracefully.
-    proc = start_gateway(config_path, log)
-    try:
-        await wait_http(health)
+    # 3. A clean run finishes the job; SIGTERM stops it gracefully (exit 0 required).
+    async with running_gateway(config_path, log):
         await wait_for(lambda: _done(store), 30, "all tweets stored")
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        assert await asyncio.to_thread(proc.wait, 30) == 0, log.read_text()[-3000:]
 
     async with store.reader() as s:
         complaints = (await s.scalars(select(Complaint.external_id))).all()
