@@ -22,13 +22,10 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.store_setup import bench_store
 from gateway.app import build_http_app, build_runtime
 from gateway.config_base import parse_listen
-from gateway.settings import load_settings
-from gateway.store.db import Store
-from gateway.store.migrate import upgrade
-from gateway.store.regions import sync_regions
-from tests.support import API_KEY_ALL, free_port, write_config
+from tests.support import API_KEY_ALL, free_port
 
 
 async def bare_app() -> web.Application:
@@ -77,30 +74,26 @@ async def main() -> None:
     parser.add_argument("--database-url")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        url = args.database_url or f"sqlite+aiosqlite:///{tmp}/bench.db"
-        await asyncio.to_thread(upgrade, url)
-        settings = load_settings(write_config(Path(tmp), url))
-        store = Store(settings.database_url)
-        await sync_regions(store, settings)
-        ours = await serve(build_http_app(build_runtime(settings, store)), settings.http.listen)
-        bare_listen = f"127.0.0.1:{free_port()}"
-        bare = await serve(await bare_app(), bare_listen)
-        try:
-            path = "/api/v1/complaints"
-            # Warm both up, then alternate to share any machine noise fairly.
-            await drive(f"http://{bare_listen}{path}", 100, args.concurrency, "warm")
-            await drive(f"http://{settings.http.listen}{path}", 100, args.concurrency, "warm")
-            bare_rate = await drive(
-                f"http://{bare_listen}{path}", args.requests, args.concurrency, "b"
-            )
-            our_rate = await drive(
-                f"http://{settings.http.listen}{path}", args.requests, args.concurrency, "o"
-            )
-        finally:
-            await ours.cleanup()
-            await bare.cleanup()
-            await store.close()
-    print(f"store: {url.split(':')[0]}  requests: {args.requests}  concurrency: {args.concurrency}")
+        async with bench_store(args.database_url, Path(tmp)) as (settings, store):
+            ours = await serve(build_http_app(build_runtime(settings, store)), settings.http.listen)
+            bare_listen = f"127.0.0.1:{free_port()}"
+            bare = await serve(await bare_app(), bare_listen)
+            try:
+                path = "/api/v1/complaints"
+                # Warm both up, then alternate to share any machine noise fairly.
+                await drive(f"http://{bare_listen}{path}", 100, args.concurrency, "warm")
+                await drive(f"http://{settings.http.listen}{path}", 100, args.concurrency, "warm")
+                bare_rate = await drive(
+                    f"http://{bare_listen}{path}", args.requests, args.concurrency, "b"
+                )
+                our_rate = await drive(
+                    f"http://{settings.http.listen}{path}", args.requests, args.concurrency, "o"
+                )
+            finally:
+                await ours.cleanup()
+                await bare.cleanup()
+            backend = store.engine.dialect.name
+    print(f"store: {backend}  requests: {args.requests}  concurrency: {args.concurrency}")
     print(f"bare aiohttp handler : {bare_rate:8.0f} req/s")
     print(f"lapor-gateway intake : {our_rate:8.0f} req/s (durable: committed before the 201)")
     print(f"ratio ours/bare      : {our_rate / bare_rate:8.3f}")

@@ -24,18 +24,15 @@ from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.store_setup import bench_store
 from gateway.intake import Intake
 from gateway.lapor.report import build_report, report_json
 from gateway.lapor.sandbox_server import SandboxLapor
 from gateway.outbox import OutboxWorker
 from gateway.runtime import Runtime
-from gateway.settings import load_settings
-from gateway.store.db import Store
-from gateway.store.migrate import upgrade
 from gateway.store.models import Complaint
-from gateway.store.regions import sync_regions
 from normalizer.types import Channel, RawMessage
-from tests.support import make_raw, write_config
+from tests.support import make_raw
 
 TOKEN = "sandbox-token"
 
@@ -80,44 +77,43 @@ async def raw_posts(url: str, bodies: list[tuple[str, bytes]], concurrency: int)
 
 async def main(n: int, database_url: str | None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        url = database_url or f"sqlite+aiosqlite:///{tmp}/bench.db"
-        await asyncio.to_thread(upgrade, url)
         baseline_lapor, baseline_runner, baseline_url = await start_sandbox()
         lapor, runner, lapor_url = await start_sandbox()
-        settings = load_settings(write_config(Path(tmp) / "cfg", url, lapor_url=lapor_url))
-        store = Store(settings.database_url)
         try:
-            await sync_regions(store, settings)
-            rt = Runtime(settings=settings, store=store, intake=Intake(settings, store))
-            for start in range(0, n, 50):
-                await asyncio.gather(
-                    *(rt.intake.submit(complaint_raw(i)) for i in range(start, min(n, start + 50)))
-                )
-            async with store.reader() as session:
-                complaints = (await session.scalars(select(Complaint))).all()
-                institution = settings.regions["AGAM"].lapor_institution_id
-                bodies = [
-                    (c.id, json.dumps(report_json(build_report(c, None, institution))).encode())
-                    for c in complaints
-                ]
-            concurrency = settings.lapor.outbox_concurrency
+            prepared = bench_store(database_url, Path(tmp) / "cfg", lapor_url=lapor_url)
+            async with prepared as (settings, store):
+                rt = Runtime(settings=settings, store=store, intake=Intake(settings, store))
+                for start in range(0, n, 50):
+                    await asyncio.gather(
+                        *(
+                            rt.intake.submit(complaint_raw(i))
+                            for i in range(start, min(n, start + 50))
+                        )
+                    )
+                async with store.reader() as session:
+                    complaints = (await session.scalars(select(Complaint))).all()
+                    institution = settings.regions["AGAM"].lapor_institution_id
+                    bodies = [
+                        (c.id, json.dumps(report_json(build_report(c, None, institution))).encode())
+                        for c in complaints
+                    ]
+                concurrency = settings.lapor.outbox_concurrency
 
-            raw_s = await raw_posts(baseline_url, bodies, concurrency)
+                raw_s = await raw_posts(baseline_url, bodies, concurrency)
 
-            worker = OutboxWorker(rt)
-            start_t = time.perf_counter()
-            await worker.run_until_idle()
-            outbox_s = time.perf_counter() - start_t
-            await worker.client.close()
+                worker = OutboxWorker(rt)
+                start_t = time.perf_counter()
+                await worker.run_until_idle()
+                outbox_s = time.perf_counter() - start_t
+                await worker.client.close()
 
-            async with store.reader() as session:
-                forwarded = await session.scalar(
-                    select(func.count()).where(Complaint.status == "forwarded")
-                )
-            assert forwarded == n == lapor.counters["reports"], (forwarded, lapor.counters)
-            assert baseline_lapor.counters["reports"] == n
+                async with store.reader() as session:
+                    forwarded = await session.scalar(
+                        select(func.count()).where(Complaint.status == "forwarded")
+                    )
+                assert forwarded == n == lapor.counters["reports"], (forwarded, lapor.counters)
+                assert baseline_lapor.counters["reports"] == n
         finally:
-            await store.close()
             await runner.cleanup()
             await baseline_runner.cleanup()
     backend = "postgresql" if database_url else "sqlite"

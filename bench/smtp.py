@@ -22,14 +22,11 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.store_setup import bench_store
 from channels.email.smtp_listener import SmtpListener
 from gateway.intake import Intake
 from gateway.runtime import Runtime
-from gateway.settings import load_settings
-from gateway.store.db import Store
-from gateway.store.migrate import upgrade
-from gateway.store.regions import sync_regions
-from tests.support import free_port, write_config
+from tests.support import free_port
 
 FIXTURE = (
     Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "email" / "gmail_reply_qp.eml"
@@ -70,35 +67,31 @@ async def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--database-url")
     args = parser.parse_args()
+    port = free_port()
+    extra = f'[channels.email.smtp]\nenabled = true\nlisten = "127.0.0.1:{port}"\n'
+    extra += 'hostname = "bench.local"\n'
     with tempfile.TemporaryDirectory() as tmp:
-        url = args.database_url or f"sqlite+aiosqlite:///{tmp}/bench.db"
-        await asyncio.to_thread(upgrade, url)
-        port = free_port()
-        extra = f'[channels.email.smtp]\nenabled = true\nlisten = "127.0.0.1:{port}"\n'
-        extra += 'hostname = "bench.local"\n'
-        settings = load_settings(write_config(Path(tmp), url, extra))
-        store = Store(settings.database_url)
-        await sync_regions(store, settings)
-        rt = Runtime(settings=settings, store=store, intake=Intake(settings, store))
-        ours = SmtpListener(rt)
-        await ours.start()
-        null_port = free_port()
-        loop = asyncio.get_running_loop()
-        null = await loop.create_server(
-            lambda: SMTP(NullHandler(), hostname="bench.local"), "127.0.0.1", null_port
-        )
-        try:
-            # Warm both up, then measure one after the other.
-            await drive(null_port, 50, args.concurrency, "warm")
-            await drive(port, 50, args.concurrency, "warm")
-            null_rate = await drive(null_port, args.messages, args.concurrency, "n")
-            our_rate = await drive(port, args.messages, args.concurrency, "o")
-        finally:
-            await ours.stop()
-            null.close()
-            await null.wait_closed()
-            await store.close()
-    print(f"store: {url.split(':')[0]}  messages: {args.messages}  concurrency: {args.concurrency}")
+        async with bench_store(args.database_url, Path(tmp), extra) as (settings, store):
+            rt = Runtime(settings=settings, store=store, intake=Intake(settings, store))
+            ours = SmtpListener(rt)
+            await ours.start()
+            null_port = free_port()
+            loop = asyncio.get_running_loop()
+            null = await loop.create_server(
+                lambda: SMTP(NullHandler(), hostname="bench.local"), "127.0.0.1", null_port
+            )
+            try:
+                # Warm both up, then measure one after the other.
+                await drive(null_port, 50, args.concurrency, "warm")
+                await drive(port, 50, args.concurrency, "warm")
+                null_rate = await drive(null_port, args.messages, args.concurrency, "n")
+                our_rate = await drive(port, args.messages, args.concurrency, "o")
+            finally:
+                await ours.stop()
+                null.close()
+                await null.wait_closed()
+            backend = store.engine.dialect.name
+    print(f"store: {backend}  messages: {args.messages}  concurrency: {args.concurrency}")
     print(f"aiosmtpd null handler : {null_rate:8.0f} msg/s")
     print(f"lapor-gateway listener: {our_rate:8.0f} msg/s (parsed, committed before the 250)")
     print(f"ratio ours/null       : {our_rate / null_rate:8.3f}")
