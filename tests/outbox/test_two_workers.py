@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import time
-from contextlib import AsyncExitStack
 from pathlib import Path
 
 import pytest
@@ -15,7 +15,7 @@ from gateway.runtime import Runtime
 from gateway.store.models import Complaint, Event
 from normalizer.types import Channel
 from tests.lapor.sandbox_fixture import RunningSandbox
-from tests.support import make_raw, running_gateway, write_config
+from tests.support import make_raw, start_gateway, write_config
 
 # 1,000 (the number) passes in about 35 s; 300 keeps the suite inside its budget.
 # LAPOR_TEST_OUTBOX_N=1000 runs the full size.
@@ -40,10 +40,11 @@ async def test_two_gateways_drain_the_outbox_each_complaint_sent_once(
     for start in range(0, N, 50):
         await asyncio.gather(*(submit(i) for i in range(start, start + 50)))
 
-    async with AsyncExitStack() as gateways:  # both stopped with SIGTERM: each must exit 0
-        for name in ("a", "b"):
-            config = write_config(tmp_path / name, db_url, lapor_url=sandbox.url)
-            await gateways.enter_async_context(running_gateway(config, tmp_path / f"{name}.log"))
+    procs = []
+    for name in ("a", "b"):
+        config = write_config(tmp_path / name, db_url, lapor_url=sandbox.url)
+        procs.append(start_gateway(config, tmp_path / f"{name}.log"))
+    try:
         deadline = time.monotonic() + 60
         while True:
             async with runtime.store.reader() as session:
@@ -54,6 +55,11 @@ async def test_two_gateways_drain_the_outbox_each_complaint_sent_once(
                 break
             assert time.monotonic() < deadline, f"only {forwarded}/{N} forwarded"
             await asyncio.sleep(0.2)
+    finally:
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+        for p in procs:
+            assert p.wait(timeout=30) == 0
 
     assert sandbox.lapor.counters["reports"] == N
     assert sandbox.lapor.counters["replays"] == 0  # no row was sent twice
