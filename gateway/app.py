@@ -34,7 +34,6 @@ CHANNEL_REGISTRATIONS: list[Callable[[Runtime], None]] = [
     channels.email.register,
 ]
 
-METRICS_KEY = web.AppKey("metrics", Metrics)
 RUNTIME_KEY = web.AppKey("runtime", Runtime)
 
 
@@ -54,7 +53,6 @@ def build_http_app(rt: Runtime) -> web.Application:
     app = web.Application(client_max_size=max_body, middlewares=[error_middleware(max_body)])
     metrics = Metrics()
     rt.intake.observers.append(metrics.observe_intake)
-    app[METRICS_KEY] = metrics
     app[RUNTIME_KEY] = rt
 
     async def healthz(_: web.Request) -> web.Response:

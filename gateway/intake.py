@@ -52,7 +52,6 @@ class IntakeContext:
 
     raw: RawMessage
     result: IntakeResult
-    normalized: Normalized | None
     rejection: Rejection | None
     complaint: Complaint | None
 
@@ -161,9 +160,7 @@ class Intake:
                 inbound_id=inbound.id,
                 detail=verdict.detail,
             )
-            normalized = None
         else:
-            normalized = verdict
             complaint = await self._create_complaint(session, raw, verdict, inbound)
             inbound.outcome = Outcome.ACCEPTED.value
             inbound.region_code = complaint.region_code
@@ -201,7 +198,6 @@ class Intake:
         ctx = IntakeContext(
             raw=raw,
             result=result,
-            normalized=normalized,
             rejection=verdict if isinstance(verdict, Rejection) else None,
             complaint=complaint,
         )

@@ -36,7 +36,6 @@ class GatewaySection(Section):
     data_dir: str = "var"
     regions_dir: str = "regions"
     timezone: str = "Asia/Jakarta"
-    instance_name: str = "lapor-gateway"
 
     @field_validator("database_url")
     @classmethod

@@ -110,7 +110,6 @@ class RejectReason(StrEnum):
     TOO_LONG = "too_long"
     TOO_SHORT = "too_short"
     WRONG_RECIPIENT = "wrong_recipient"
-    BLOCKED_SENDER = "blocked_sender"
     UNKNOWN_REGION = "unknown_region"
 
 
