@@ -12,11 +12,10 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 import channels.sms
-from gateway.http_common import error_middleware
+from gateway.app import build_http_app
 from gateway.runtime import Runtime
 from gateway.store.models import InboundMessage
 from tests.channels.sms.conftest import KANNEL_SECRET
@@ -108,8 +107,7 @@ async def test_fakesmsc_through_kannel_to_our_webhook(
     runtime: Runtime, tmp_path: Path, boxes: list[asyncio.subprocess.Process]
 ) -> None:
     channels.sms.register(runtime)
-    app = web.Application(middlewares=[error_middleware])
-    app.add_routes(runtime.routes)
+    app = build_http_app(runtime)
     async with TestServer(app, host="127.0.0.1") as server:
         smsc_port, admin = free_port(), free_port()
         webhook = str(server.make_url("/webhooks/sms/kannel"))

@@ -11,12 +11,11 @@ from pathlib import Path
 from urllib.parse import parse_qsl
 
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 import channels.sms
 from channels.sms.webhooks import generic_signature, twilio_signature
-from gateway.http_common import error_middleware
+from gateway.app import build_http_app
 from gateway.intake import Intake
 from gateway.runtime import Runtime
 from gateway.store.db import Store
@@ -192,8 +191,7 @@ ROWS = [
 @pytest.fixture
 async def client(runtime: Runtime) -> AsyncIterator[TestClient]:
     channels.sms.register(runtime)
-    app = web.Application(middlewares=[error_middleware])
-    app.add_routes(runtime.routes)
+    app = build_http_app(runtime)
     async with TestClient(TestServer(app)) as c:
         yield c
 
@@ -254,8 +252,7 @@ async def test_store_down_answers_503(runtime: Runtime) -> None:
     dead = Store("postgresql+asyncpg://postgres@127.0.0.1:9/none")
     rt = Runtime(settings=runtime.settings, store=dead, intake=Intake(runtime.settings, dead))
     channels.sms.register(rt)
-    app = web.Application(middlewares=[error_middleware])
-    app.add_routes(rt.routes)
+    app = build_http_app(rt)
     try:
         async with TestClient(TestServer(app)) as c:
             row = ROWS[9]
