@@ -37,3 +37,9 @@ fi
 if ! command -v bearerbox >/dev/null; then
   apt_install kannel kannel-extras || echo "system-deps: kannel unavailable; its test is skipped" >&2
 fi
+
+# Chromium: the browser tests drive Debian's build through Playwright (which cannot
+# download its own browser here).
+if ! command -v chromium >/dev/null; then
+  apt_install chromium fonts-dejavu-core
+fi
