@@ -1,7 +1,8 @@
-"""intake.submit(raw): one message, one transaction, one outcome (design §3).
+"""intake.submit(raw): one message, one savepoint in a group commit, one outcome (design §3).
 
-The caller acks its source only after submit returns; StoreUnavailable means "not stored,
-ask the source to try again".
+The caller acks its source only after submit returns, which is after the commit of the
+batch its message was written in; StoreUnavailable means "not stored, ask the source to
+try again".
 """
 
 from __future__ import annotations
@@ -11,18 +12,25 @@ import difflib
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import partial
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import insert, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway import events
 from gateway.settings import Settings
 from gateway.store.db import Store
-from gateway.store.models import Complaint, InboundMessage, OutboxItem, Region, utcnow
+from gateway.store.models import (
+    Base,
+    Complaint,
+    Event,
+    InboundMessage,
+    OutboxItem,
+    Region,
+    utcnow,
+)
 from gateway.store.models import Reporter as ReporterRow
 from normalizer import Normalized, RawMessage, Rejection, normalize
 from normalizer.types import Reporter
@@ -75,12 +83,52 @@ def forward_key(complaint_id: str) -> str:
     return f"forward:{complaint_id}"
 
 
+BATCH_MAX = 256  # messages per group commit; bounds one transaction's lock time
+
+
+@dataclass(slots=True)
+class _Pending:
+    """A normalized message waiting for the next group commit."""
+
+    raw: RawMessage
+    verdict: Normalized | Rejection
+    also: AlsoInTransaction | None
+    future: asyncio.Future[IntakeResult]
+
+
+@dataclass(slots=True)
+class _Batch:
+    """What one group commit has learnt so far (visible to the messages after it)."""
+
+    # (channel, external_id) -> the duplicate's source, as stored or written in this batch
+    known: dict[tuple[str, str], _Known]
+    # region -> [next sequence number, prefix]; advanced only by messages that stay written
+    counters: dict[str, list[int | str]] = field(default_factory=dict)
+    events: list[dict[str, object]] = field(default_factory=list)
+    outbox: list[dict[str, object]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _Known:
+    inbound_id: int
+    outcome: str
+    complaint_id: str | None
+    region_code: str | None
+    tracking_ref: str | None
+
+
 @dataclass
 class Intake:
+    """Group commit: every message submitted while a batch is being written joins the next
+    batch, one write transaction for up to BATCH_MAX messages, each in its own SAVEPOINT
+    (a bad message fails alone). Callers return only after their batch's commit."""
+
     settings: Settings
     store: Store
     hooks: list[IntakeHook] = field(default_factory=list)
     observers: list[IntakeObserver] = field(default_factory=list)
+    _queue: list[_Pending] = field(default_factory=list, init=False, repr=False)
+    _writer: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
     async def submit(
         self, raw: RawMessage, *, also: AlsoInTransaction | None = None
@@ -88,22 +136,47 @@ class Intake:
         """Store one message; `also` runs in the same transaction, after intake's writes."""
         raw = replace(raw, external_id=storable(raw.external_id))
         verdict = await self._normalize(raw)
-        # A concurrent twin may commit between our duplicate check and our insert
-        # (PostgreSQL); the unique index catches it and the retry reports a duplicate.
-        for attempt in range(2):
-            try:
-                async with self.store.transaction() as session:
-                    result = await self._submit_in(session, raw, verdict)
-                    if also is not None:
-                        await also(session, result)
-            except IntegrityError:
-                if attempt:
-                    raise
+        future: asyncio.Future[IntakeResult] = asyncio.get_running_loop().create_future()
+        self._queue.append(_Pending(raw, verdict, also, future))
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._drain())
+        result = await future
+        for observe in self.observers:
+            observe(raw, result)
+        return result
+
+    async def _drain(self) -> None:
+        """Write batches until the queue is empty; messages queued meanwhile form the next."""
+        try:
+            while self._queue:
+                # One turn of the loop lets submits that are already running join this batch.
+                await asyncio.sleep(0)
+                batch, self._queue = self._queue[:BATCH_MAX], self._queue[BATCH_MAX:]
+                await self._commit(batch)
+        finally:
+            self._writer = None
+            if self._queue:  # cancelled (loop shutting down): nobody will write these
+                for pending in self._queue:
+                    pending.future.cancel()
+                self._queue = []
+
+    async def _commit(self, batch: list[_Pending]) -> None:
+        try:
+            outcomes = await self.store.run_write(partial(self._write_batch, batch))
+        except BaseException as e:
+            for pending in batch:
+                if not pending.future.done():
+                    pending.future.set_exception(e)
+            if not isinstance(e, Exception):
+                raise
+            return
+        for pending, outcome in zip(batch, outcomes, strict=True):
+            if pending.future.done():  # the caller went away; its message is stored anyway
                 continue
-            for observe in self.observers:
-                observe(raw, result)
-            return result
-        raise AssertionError("unreachable")
+            if isinstance(outcome, Exception):
+                pending.future.set_exception(outcome)
+            else:
+                pending.future.set_result(outcome)
 
     async def _normalize(self, raw: RawMessage) -> Normalized | Rejection:
         run = partial(
@@ -119,52 +192,121 @@ class Intake:
             return await asyncio.to_thread(run)
         return run()
 
-    async def _submit_in(
-        self, session: AsyncSession, raw: RawMessage, verdict: Normalized | Rejection
+    async def _write_batch(
+        self, batch: list[_Pending], session: AsyncSession
+    ) -> list[IntakeResult | Exception]:
+        state = _Batch(known=await _stored_keys(session, [p.raw for p in batch]))
+        state.counters = await _lock_counters(
+            session, {p.verdict.region_code for p in batch if isinstance(p.verdict, Normalized)}
+        )
+        outcomes: list[IntakeResult | Exception] = []
+        for pending in batch:
+            outcomes.append(await self._write_one(session, state, pending))
+        # Intake's own events and forward rows go in one multi-row insert each; a message
+        # whose savepoint rolled back never added its rows here.
+        if state.events:
+            await session.execute(insert(Event.__table__), state.events)
+        if state.outbox:
+            await session.execute(insert(OutboxItem.__table__), state.outbox)
+        for code, (seq, _prefix) in state.counters.items():
+            await session.execute(update(Region).where(Region.code == code).values(next_seq=seq))
+        return outcomes
+
+    async def _write_one(
+        self, session: AsyncSession, state: _Batch, pending: _Pending
+    ) -> IntakeResult | Exception:
+        raw = pending.raw
+        # A twin committed by another instance after the batch looked its key up (PostgreSQL)
+        # trips the unique index: the savepoint rolls back, and a second look finds it.
+        for attempt in range(2):
+            counters = {code: list(c) for code, c in state.counters.items()}
+            events_at, outbox_at = len(state.events), len(state.outbox)
+            try:
+                async with session.begin_nested():
+                    result = await self._write_in(session, state, raw, pending.verdict)
+                    if pending.also is not None:
+                        await pending.also(session, result)
+            except IntegrityError as e:
+                state.counters = counters
+                del state.events[events_at:], state.outbox[outbox_at:]
+                if attempt:
+                    return e
+                state.known.update(await _stored_keys(session, [raw]))
+                continue
+            except Exception as e:
+                state.counters = counters
+                del state.events[events_at:], state.outbox[outbox_at:]
+                return e
+            if result.outcome is not Outcome.DUPLICATE:
+                assert result.inbound_id is not None
+                state.known[(raw.channel.value, raw.external_id)] = _Known(
+                    result.inbound_id,
+                    result.outcome.value,
+                    result.complaint_id,
+                    result.region_code,
+                    result.tracking_ref,
+                )
+            return result
+        raise AssertionError("unreachable")
+
+    async def _write_in(
+        self,
+        session: AsyncSession,
+        state: _Batch,
+        raw: RawMessage,
+        verdict: Normalized | Rejection,
     ) -> IntakeResult:
-        existing = await session.scalar(
-            select(InboundMessage).where(
-                InboundMessage.channel == raw.channel.value,
-                InboundMessage.external_id == raw.external_id,
-            )
-        )
-        if existing is not None:
-            return await self._duplicate(session, raw, existing)
+        known = state.known.get((raw.channel.value, raw.external_id))
+        if known is not None:
+            return self._duplicate(state, raw, known)
 
-        inbound = InboundMessage(
-            channel=raw.channel.value,
-            external_id=raw.external_id,
-            sender=storable(raw.sender),
-            sender_name=storable(raw.sender_name) if raw.sender_name else None,
-            recipient=storable(raw.recipient),
-            text=storable(raw.text),
-            received_at=raw.received_at,
-            outcome="",
-            meta=raw.meta,
-            attachments=[_attachment_json(a) for a in raw.attachments],
-        )
-        session.add(inbound)
-        await session.flush()
-
+        now = utcnow()
+        inbound = {
+            "channel": raw.channel.value,
+            "external_id": raw.external_id,
+            "sender": storable(raw.sender),
+            "sender_name": storable(raw.sender_name) if raw.sender_name else None,
+            "recipient": storable(raw.recipient),
+            "text": storable(raw.text),
+            "received_at": raw.received_at,
+            "ingested_at": now,
+            "meta": raw.meta,
+            "attachments": [_attachment_json(a) for a in raw.attachments],
+        }
         complaint: Complaint | None = None
         if isinstance(verdict, Rejection):
             outcome = Outcome.UNROUTED if verdict.unrouted else Outcome.REJECTED
-            inbound.outcome = outcome.value
-            inbound.reason = verdict.reason.value
-            inbound.detail = verdict.detail
-            inbound.region_code = verdict.region_code
+            inbound |= {
+                "outcome": outcome.value,
+                "reason": verdict.reason.value,
+                "detail": verdict.detail,
+                "region_code": verdict.region_code,
+                "complaint_id": None,
+            }
+            inbound_id = await _insert_id(session, InboundMessage, inbound)
             result = IntakeResult(
                 outcome,
                 reason=verdict.reason.value,
                 region_code=verdict.region_code,
-                inbound_id=inbound.id,
+                inbound_id=inbound_id,
                 detail=verdict.detail,
             )
         else:
-            complaint = await self._create_complaint(session, raw, verdict, inbound)
-            inbound.outcome = Outcome.ACCEPTED.value
-            inbound.region_code = complaint.region_code
-            inbound.complaint_id = complaint.id
+            complaint = await self._new_complaint(
+                session, raw, verdict, tracking_ref=_next_ref(state, verdict.region_code)
+            )
+            inbound |= {
+                "outcome": Outcome.ACCEPTED.value,
+                "reason": None,
+                "detail": None,
+                "region_code": complaint.region_code,
+                "complaint_id": complaint.id,
+            }
+            inbound_id = await _insert_id(session, InboundMessage, inbound)
+            complaint.inbound_id = inbound_id
+            await session.execute(insert(Complaint.__table__), _row(complaint))
+            if complaint.status == STATUS_QUEUED:
+                state.outbox.append(_forward_row(complaint.id, now))
             reason = "pending_review" if complaint.status == STATUS_PENDING_REVIEW else None
             result = IntakeResult(
                 Outcome.ACCEPTED,
@@ -172,11 +314,11 @@ class Intake:
                 complaint_id=complaint.id,
                 tracking_ref=complaint.tracking_ref,
                 region_code=complaint.region_code,
-                inbound_id=inbound.id,
+                inbound_id=inbound_id,
                 detail="; ".join(verdict.notes) or None,
             )
 
-        detail: dict[str, object] = {"inbound_id": inbound.id}
+        detail: dict[str, object] = {"inbound_id": inbound_id}
         if result.detail:
             detail["note"] = result.detail
         if complaint is not None:
@@ -184,16 +326,17 @@ class Intake:
             detail["status"] = complaint.status
             if complaint.possible_duplicate_of:
                 detail["possible_duplicate_of"] = complaint.possible_duplicate_of
-        events.record(
-            session,
-            kind="inbound",
-            channel=raw.channel.value,
-            outcome=result.outcome.value,
-            reason=result.reason,
-            external_id=raw.external_id,
-            complaint_id=result.complaint_id,
-            region_code=result.region_code,
-            detail=detail,
+        state.events.append(
+            _event_row(
+                now,
+                channel=raw.channel.value,
+                outcome=result.outcome.value,
+                reason=result.reason,
+                external_id=raw.external_id,
+                complaint_id=result.complaint_id,
+                region_code=result.region_code,
+                detail=detail,
+            )
         )
         ctx = IntakeContext(
             raw=raw,
@@ -205,32 +348,77 @@ class Intake:
             await hook(session, ctx)
         return result
 
-    async def _duplicate(
-        self, session: AsyncSession, raw: RawMessage, existing: InboundMessage
-    ) -> IntakeResult:
-        tracking_ref = None
-        if existing.complaint_id:
-            tracking_ref = await session.scalar(
-                select(Complaint.tracking_ref).where(Complaint.id == existing.complaint_id)
+    def _duplicate(self, state: _Batch, raw: RawMessage, known: _Known) -> IntakeResult:
+        state.events.append(
+            _event_row(
+                utcnow(),
+                channel=raw.channel.value,
+                outcome=Outcome.DUPLICATE.value,
+                reason=f"replay of inbound {known.inbound_id} ({known.outcome})",
+                external_id=raw.external_id,
+                complaint_id=known.complaint_id,
+                region_code=known.region_code,
+                detail={"inbound_id": known.inbound_id},
             )
-        events.record(
-            session,
-            kind="inbound",
-            channel=raw.channel.value,
-            outcome=Outcome.DUPLICATE.value,
-            reason=f"replay of inbound {existing.id} ({existing.outcome})",
-            external_id=raw.external_id,
-            complaint_id=existing.complaint_id,
-            region_code=existing.region_code,
-            detail={"inbound_id": existing.id},
         )
         return IntakeResult(
             Outcome.DUPLICATE,
-            reason=existing.outcome,
-            complaint_id=existing.complaint_id,
+            reason=known.outcome,
+            complaint_id=known.complaint_id,
+            tracking_ref=known.tracking_ref,
+            region_code=known.region_code,
+            inbound_id=known.inbound_id,
+        )
+
+    async def _new_complaint(
+        self,
+        session: AsyncSession,
+        raw: RawMessage,
+        norm: Normalized,
+        *,
+        tracking_ref: str,
+        region_code: str | None = None,
+    ) -> Complaint:
+        """The complaint (not yet added to the session) with its reporter row written."""
+        region_code = region_code or norm.region_code
+        region = self.settings.regions[region_code]
+        reporter_id = None
+        if not norm.reporter.is_empty:
+            reporter_id = await _insert_id(
+                session,
+                ReporterRow,
+                {
+                    "name": norm.reporter.name,
+                    "phone": norm.reporter.phone,
+                    "email": norm.reporter.email,
+                    "twitter_handle": norm.reporter.twitter_handle,
+                    "twitter_id": norm.reporter.twitter_id,
+                    "created_at": utcnow(),
+                },
+            )
+        status = STATUS_PENDING_REVIEW if region.review_required else STATUS_QUEUED
+        now = utcnow()
+        return Complaint(
+            id=str(uuid.uuid4()),
             tracking_ref=tracking_ref,
-            region_code=existing.region_code,
-            inbound_id=existing.id,
+            region_code=region_code,
+            channel=raw.channel.value,
+            external_id=raw.external_id,
+            category=norm.category.value,
+            subject=norm.subject,
+            text=norm.text,
+            attachments=[_attachment_json(a) for a in raw.attachments],
+            reporter_id=reporter_id,
+            anonymous=norm.anonymous,
+            confidential=norm.confidential,
+            received_at=raw.received_at,
+            created_at=now,
+            updated_at=now,
+            status=status,
+            notes=list(norm.notes),
+            possible_duplicate_of=await self._find_possible_duplicate(
+                session, norm.reporter, norm.text
+            ),
         )
 
     async def _create_complaint(
@@ -242,45 +430,19 @@ class Intake:
         *,
         region_code: str | None = None,
     ) -> Complaint:
+        """An operator's assignment turns a stored message into a complaint (gateway.review)."""
         region_code = region_code or norm.region_code
-        region = self.settings.regions[region_code]
-        tracking_ref = await next_tracking_ref(session, region_code)
-        reporter_row = None
-        if not norm.reporter.is_empty:
-            reporter_row = ReporterRow(
-                name=norm.reporter.name,
-                phone=norm.reporter.phone,
-                email=norm.reporter.email,
-                twitter_handle=norm.reporter.twitter_handle,
-                twitter_id=norm.reporter.twitter_id,
-            )
-            session.add(reporter_row)
-            await session.flush()
-        status = STATUS_PENDING_REVIEW if region.review_required else STATUS_QUEUED
-        complaint = Complaint(
-            id=str(uuid.uuid4()),
-            tracking_ref=tracking_ref,
+        complaint = await self._new_complaint(
+            session,
+            raw,
+            norm,
+            tracking_ref=await next_tracking_ref(session, region_code),
             region_code=region_code,
-            channel=raw.channel.value,
-            external_id=raw.external_id,
-            inbound_id=inbound.id,
-            category=norm.category.value,
-            subject=norm.subject,
-            text=norm.text,
-            attachments=[_attachment_json(a) for a in raw.attachments],
-            reporter_id=reporter_row.id if reporter_row else None,
-            anonymous=norm.anonymous,
-            confidential=norm.confidential,
-            received_at=raw.received_at,
-            status=status,
-            notes=list(norm.notes),
         )
-        complaint.possible_duplicate_of = await self._find_possible_duplicate(
-            session, norm.reporter, norm.text
-        )
+        complaint.inbound_id = inbound.id
         session.add(complaint)
         await session.flush()
-        if status == STATUS_QUEUED:
+        if complaint.status == STATUS_QUEUED:
             queue_forward(session, complaint.id)
         return complaint
 
@@ -344,6 +506,88 @@ def queue_forward(session: AsyncSession, complaint_id: str) -> None:
             status="pending",
         )
     )
+
+
+async def _stored_keys(
+    session: AsyncSession, raws: list[RawMessage]
+) -> dict[tuple[str, str], _Known]:
+    """The batch's idempotency keys already stored, in one query."""
+    keys = {(r.channel.value, r.external_id) for r in raws}
+    rows = await session.execute(
+        select(
+            InboundMessage.channel,
+            InboundMessage.external_id,
+            InboundMessage.id,
+            InboundMessage.outcome,
+            InboundMessage.complaint_id,
+            InboundMessage.region_code,
+            Complaint.tracking_ref,
+        )
+        .outerjoin(Complaint, Complaint.id == InboundMessage.complaint_id)
+        .where(tuple_(InboundMessage.channel, InboundMessage.external_id).in_(keys))
+    )
+    return {(ch, ext): _Known(*rest) for ch, ext, *rest in rows}
+
+
+async def _lock_counters(session: AsyncSession, codes: set[str]) -> dict[str, list[int | str]]:
+    """Read (and on PostgreSQL lock, in one order) the counters of the batch's regions.
+
+    Read before any savepoint: a row lock taken inside one that rolls back would be lost.
+    """
+    if not codes:
+        return {}
+    rows = await session.execute(
+        select(Region.code, Region.next_seq, Region.prefix)
+        .where(Region.code.in_(codes))
+        .order_by(Region.code)
+        .with_for_update()
+    )
+    counters: dict[str, list[int | str]] = {code: [seq, prefix] for code, seq, prefix in rows}
+    missing = codes - counters.keys()
+    if missing:
+        raise LookupError(f"region {min(missing)} is not in the database; run db upgrade / serve")
+    return counters
+
+
+def _next_ref(state: _Batch, region_code: str) -> str:
+    """The region's next tracking number, from the counter this batch holds locked."""
+    seq, prefix = state.counters[region_code]
+    state.counters[region_code][0] = int(seq) + 1
+    return f"{prefix}-{int(seq):06d}"
+
+
+async def _insert_id(session: AsyncSession, model: type[Base], values: dict[str, object]) -> int:
+    result = await session.execute(insert(model.__table__).values(values))
+    (key,) = result.inserted_primary_key
+    return int(key)
+
+
+def _row(obj: Base) -> dict[str, object]:
+    return {c.key: getattr(obj, c.key) for c in obj.__table__.columns}
+
+
+def _forward_row(complaint_id: str, now: datetime) -> dict[str, object]:
+    return {
+        "kind": "forward",
+        "complaint_id": complaint_id,
+        "inbound_id": None,
+        "channel": None,
+        "recipient": None,
+        "payload": {},
+        "idempotency_key": forward_key(complaint_id),
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "claimed_until": None,
+        "last_error": None,
+        "result": {},
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _event_row(now: datetime, **values: object) -> dict[str, object]:
+    return {"ts": now, "kind": "inbound", **values}
 
 
 def storable(text: str) -> str:

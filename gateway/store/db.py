@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from functools import partial
+from typing import Any, TypeVar
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
@@ -17,7 +18,10 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from gateway.store.sqlite_writer import WriterThread, connector
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+T = TypeVar("T")
 
 
 class StoreUnavailable(Exception):
@@ -38,9 +42,8 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
             from pathlib import Path
 
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(
-            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs
-        )
+        kwargs.setdefault("connect_args", {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        engine = create_async_engine(url, **kwargs)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -84,6 +87,37 @@ class Store:
         # SQLite has one writer at a time anyway; queueing writers here instead of in
         # busy_timeout keeps 200 concurrent submits fair and free of SQLITE_BUSY.
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        database = make_url(url).database
+        self._writer_db = database if self.is_sqlite and database != ":memory:" else None
+        self._writer: WriterThread | None = None
+        self._writer_engine: AsyncEngine | None = None
+
+    async def run_write(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """`work(session)` in one write transaction (intake's group commit).
+
+        SQLite: on the writer thread with a synchronous connection, so the whole batch is
+        one thread hop instead of one per statement. PostgreSQL: here, on the loop.
+        """
+        if self._writer_db is None:
+            async with self.transaction() as session:
+                return await work(session)
+        assert self._write_lock is not None
+        async with self._write_lock:
+            if self._writer is None:
+                self._writer = WriterThread()
+                self._writer_engine = make_engine(
+                    self.url,
+                    async_creator=connector(self._writer_db, SQLITE_BUSY_TIMEOUT_MS / 1000),
+                    pool_size=1,
+                )
+            return await self._writer.run(partial(self._write_on_writer, work))
+
+    async def _write_on_writer(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        assert self._writer_engine is not None
+        with _store_errors():
+            async with AsyncSession(self._writer_engine, expire_on_commit=False) as session:
+                async with session.begin():
+                    return await work(session)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -96,14 +130,9 @@ class Store:
             await self._write_lock.acquire()
         try:
             async with self.sessions() as session:
-                try:
+                with _store_errors():
                     async with session.begin():
                         yield session
-                except (OperationalError, DBAPIError, OSError, ConnectionError) as e:
-                    if isinstance(e, DBAPIError) and not isinstance(e, OperationalError):
-                        if not _is_connection_problem(e):
-                            raise
-                    raise StoreUnavailable(str(e).splitlines()[0]) from e
         finally:
             if self._write_lock is not None:
                 self._write_lock.release()
@@ -134,7 +163,23 @@ class Store:
             )
 
     async def close(self) -> None:
+        if self._writer is not None:
+            assert self._writer_engine is not None
+            await self._writer.run(self._writer_engine.dispose)
+            self._writer.stop()
+            self._writer = self._writer_engine = None
         await self.engine.dispose()
+
+
+@contextmanager
+def _store_errors() -> Iterator[None]:
+    try:
+        yield
+    except (OperationalError, DBAPIError, OSError, ConnectionError) as e:
+        if isinstance(e, DBAPIError) and not isinstance(e, OperationalError):
+            if not _is_connection_problem(e):
+                raise
+        raise StoreUnavailable(str(e).splitlines()[0]) from e
 
 
 def _is_connection_problem(e: DBAPIError) -> bool:

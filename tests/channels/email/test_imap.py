@@ -146,11 +146,13 @@ async def test_new_mail_arrives_through_idle(
     polls_before = poller.polls
     await mailbox.append(fixture_bytes("yahoo_latin1.eml"))
     await wait_for(lambda: count(runtime, Complaint), "the complaint pushed by IDLE")
+    # The complaint is visible once its batch commits; the scan ends after its \Seen.
+    await wait_for(lambda: _polled(poller, polls_before), "the end of that scan")
     assert poller.polls == polls_before + 1  # woken once by the push, not by a timer
 
 
-async def _polled(poller: ImapPoller) -> bool:
-    return poller.polls > 0
+async def _polled(poller: ImapPoller, since: int = 0) -> bool:
+    return poller.polls > since
 
 
 @pytest.mark.parametrize("imap_options", [{"move_to": "Diproses"}])
