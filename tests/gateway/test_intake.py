@@ -196,3 +196,66 @@ async def test_also_commits_with_the_message_for_every_outcome(runtime: Runtime)
             .where(InboundMessage.external_id == "x")
         )
     assert stored_x == 0
+
+
+async def test_one_batch_catches_its_own_duplicates(runtime: Runtime) -> None:
+    # Submitted together, these share a group commit: the twin must see the first's rows.
+    raw = make_raw("AGAM jembatan putus", external_id="twin")
+    results = await asyncio.gather(
+        runtime.intake.submit(raw), runtime.intake.submit(raw), runtime.intake.submit(raw)
+    )
+    assert [r.outcome for r in results] == [Outcome.ACCEPTED, Outcome.DUPLICATE, Outcome.DUPLICATE]
+    assert {r.tracking_ref for r in results} == {"AGM-000001"}
+    assert {r.inbound_id for r in results} == {results[0].inbound_id}
+    assert await count(runtime, InboundMessage) == 1
+    assert await count(runtime, Complaint) == 1
+    async with runtime.store.reader() as s:
+        outcomes = (await s.scalars(select(Event.outcome).order_by(Event.id))).all()
+    assert outcomes == ["accepted", "duplicate", "duplicate"]
+
+
+async def test_a_failing_message_fails_alone_and_leaves_no_gap(runtime: Runtime) -> None:
+    ok = [make_raw(f"AGAM jalan rusak nomor {i}", sender=f"+62812000000{i}") for i in range(4)]
+    bad = make_raw("AGAM lampu mati", external_id="bad")
+    results = await asyncio.gather(
+        runtime.intake.submit(ok[0]),
+        runtime.intake.submit(ok[1]),
+        runtime.intake.submit(bad, also=failing_write),
+        runtime.intake.submit(ok[2]),
+        runtime.intake.submit(ok[3]),
+        return_exceptions=True,
+    )
+    assert isinstance(results[2], RuntimeError)
+    good = [r for r in results if isinstance(r, IntakeResult)]
+    assert [r.outcome for r in good] == [Outcome.ACCEPTED] * 4
+    # Gap-free: the rolled-back message took no number.
+    assert [r.tracking_ref for r in good] == [f"AGM-00000{i}" for i in range(1, 5)]
+    assert await count(runtime, Complaint) == 4
+    assert await count(runtime, OutboxItem) == 4
+    async with runtime.store.reader() as s:
+        stored = (await s.scalars(select(InboundMessage.external_id))).all()
+        logged = (await s.scalars(select(Event.external_id))).all()
+    assert "bad" not in stored and "bad" not in logged
+    # The counter continues after the batch.
+    after = await runtime.intake.submit(make_raw("AGAM got mampet"))
+    assert after.tracking_ref == "AGM-000005"
+
+
+async def test_a_near_same_text_in_the_same_batch_is_linked(runtime: Runtime) -> None:
+    first, second = await asyncio.gather(
+        runtime.intake.submit(make_raw("AGAM jalan rusak parah di depan pasar")),
+        runtime.intake.submit(make_raw("AGAM jalan rusak parah di depan pasar!")),
+    )
+    async with runtime.store.reader() as s:
+        linked = await s.scalar(
+            select(Complaint.possible_duplicate_of).where(Complaint.id == second.complaint_id)
+        )
+    assert linked == first.complaint_id
+
+
+async def test_more_than_one_batch_of_concurrent_submits(runtime: Runtime) -> None:
+    raws = [make_raw(f"AGAM aduan {i}", sender=f"+628130{i:06d}") for i in range(600)]
+    results = await asyncio.gather(*(runtime.intake.submit(raw) for raw in raws))
+    refs = sorted(r.tracking_ref for r in results)
+    assert refs == [f"AGM-{i:06d}" for i in range(1, 601)]
+    assert await count(runtime, Complaint) == 600
