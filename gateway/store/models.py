@@ -74,7 +74,10 @@ class InboundMessage(Base):
     """Every message that reached intake, whatever became of it."""
 
     __tablename__ = "inbound_messages"
-    __table_args__ = (UniqueConstraint("channel", "external_id", name="uq_inbound_channel_ext"),)
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id", name="uq_inbound_channel_ext"),
+        Index("ix_inbound_messages_ingested_at", "ingested_at"),  # 0002
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     channel: Mapped[str] = mapped_column(String(16))
@@ -110,7 +113,13 @@ class Reporter(Base):
 
 class Complaint(Base):
     __tablename__ = "complaints"
-    __table_args__ = (Index("ix_complaints_region_status", "region_code", "status"),)
+    __table_args__ = (
+        Index("ix_complaints_region_status", "region_code", "status"),
+        # 0002: the possible-duplicate check and the console's lists at scale
+        Index("ix_complaints_reporter_id", "reporter_id"),
+        Index("ix_complaints_created_at", "created_at"),
+        Index("ix_complaints_region_created", "region_code", "created_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     tracking_ref: Mapped[str] = mapped_column(String(20), unique=True)
@@ -166,6 +175,7 @@ class Event(Base):
     """The ingestion log: append-only, read by `log --follow` and the console."""
 
     __tablename__ = "events"
+    __table_args__ = (Index("ix_events_region_id", "region_code", "id"),)  # 0002
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     ts: Mapped[datetime] = mapped_column(default=utcnow, index=True)
