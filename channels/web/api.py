@@ -20,16 +20,17 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from channels.web import messages
+from channels.web.idempotency import first_request, same_request
 from channels.web.ratelimit import RateLimiter
 from channels.web.schemas import ComplaintIn
 from gateway import events
 from gateway.http_common import client_address, json_error
-from gateway.intake import IntakeResult, Outcome, storable
+from gateway.intake import IntakeResult, Outcome
 from gateway.jsonutil import to_json
 from gateway.queries import public_status_json
 from gateway.runtime import Runtime
 from gateway.settings import ApiClientConfig
-from gateway.store.models import Complaint, InboundMessage
+from gateway.store.models import Complaint
 from normalizer.phone import to_e164
 from normalizer.text import clean_text
 from normalizer.types import Channel, RawMessage, Reporter
@@ -187,8 +188,8 @@ class ComplaintApi:
         )
         result = await self.rt.intake.submit(raw)
         if result.outcome is Outcome.DUPLICATE:
-            first = await self._first_request(result)
-            if not _same_request(first, fingerprint, payload.text):
+            first = await first_request(self.rt.store, result)
+            if not same_request(first, fingerprint, payload.text):
                 return json_error(
                     422,
                     "idempotency_key_reused",
@@ -200,13 +201,6 @@ class ComplaintApi:
             # A replay is answered what the first request was answered.
             result = replace(result, reason=first.reason, detail=first.detail)
         return self._answer(result, payload)
-
-    async def _first_request(self, result: IntakeResult) -> InboundMessage:
-        async with self.rt.store.reader() as session:
-            inbound = await session.get(InboundMessage, result.inbound_id)
-        if inbound is None:  # intake found it a moment ago, and inbound rows are kept
-            raise LookupError(f"inbound message {result.inbound_id} vanished")
-        return inbound
 
     def _answer(self, result: IntakeResult, payload: ComplaintIn) -> web.Response:
         if result.complaint_id:  # accepted now, or a replay of an accepted request
@@ -242,13 +236,6 @@ class ComplaintApi:
                 json_error(404, "not_found", "Nomor tiket tidak ditemukan.", f"No complaint {ref}.")
             )
         return no_store(web.json_response(public_status_json(complaint), dumps=to_json))
-
-
-def _same_request(first: InboundMessage, fingerprint: str, text: str) -> bool:
-    stored = first.meta.get("fingerprint")
-    if stored is None:  # stored before requests were fingerprinted: the text is what we have
-        return first.text == storable(text)
-    return hmac.compare_digest(stored, fingerprint)
 
 
 def _warnings(payload: ComplaintIn) -> list[dict[str, str]]:

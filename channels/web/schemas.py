@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
-from typing import Any
-
 from pydantic import BaseModel, ConfigDict, Field
 
+from channels.web.idempotency import fingerprint
 from normalizer.types import Category
 
 NAME_CHARS = 200
 PHONE_CHARS = 32
 EMAIL_CHARS = 320
-
-
-def fingerprint(content: dict[str, Any]) -> str:
-    """sha256 of a request's content in one canonical JSON form (key order, spacing and
-    escapes in the body do not change it): what tells a resend from a different request."""
-    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class ReporterIn(BaseModel):
