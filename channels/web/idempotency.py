@@ -1,8 +1,10 @@
 """Telling a resend from a new request that reuses a key.
 
-A key (the API's Idempotency-Key, the form's token) absorbs only a resend of the same
-content. The content's fingerprint is kept in the inbound message's meta, so when intake
-answers `duplicate` the channel can compare it with the stored first request.
+A key absorbs only a resend of the same content. The API keeps the content's fingerprint
+in the inbound message's meta: when intake answers `duplicate`, the request is compared
+with the stored first one, and a different body is refused (the app chose the key, and
+reusing it is the app's bug to hear about). The form's token is ours, so the form puts the
+fingerprint into its key instead: content edited after Back is simply a new complaint.
 """
 
 from __future__ import annotations
