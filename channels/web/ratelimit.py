@@ -1,8 +1,9 @@
 """Per-client request budgets (token buckets), kept in memory per instance.
 
 A bucket holds `per_minute` requests and refills evenly: a burst of `per_minute`, then one
-request every 60/per_minute seconds. Unlike fixed one-minute windows it never lets twice the
-budget through across a window boundary, and Retry-After says when the next one fits.
+request every 60/per_minute seconds. Unlike fixed one-minute windows it never lets two
+bursts through back to back across a window boundary, and Retry-After says when the next
+request fits.
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ class RateLimiter:
         return False, max(1, math.ceil((1.0 - tokens) / self.rate))
 
     def _remember(self, key: str, tokens: float, now: float) -> None:
-        if len(self._buckets) >= MAX_KEYS and key not in self._buckets:
-            # Forget clients whose bucket has refilled: they start full again anyway.
-            full_after = self.capacity / self.rate
-            self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < full_after}
+        # Re-inserted on every use, so the dict's order is least recently seen first: past
+        # MAX_KEYS the client idle longest is forgotten (it would have refilled the soonest).
+        self._buckets.pop(key, None)
         self._buckets[key] = (tokens, now)
+        if len(self._buckets) > MAX_KEYS:
+            del self._buckets[next(iter(self._buckets))]
