@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from ipaddress import IPv4Network, IPv6Network, ip_address
 from typing import Any
 
 from aiohttp import web
 
 from gateway.store.db import StoreUnavailable
 
+IPNetwork = IPv4Network | IPv6Network
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -47,3 +49,30 @@ def error_middleware(max_body_bytes: int) -> Callable[..., Awaitable[web.StreamR
             raise
 
     return middleware
+
+
+def client_address(request: web.Request, trusted_proxies: Sequence[IPNetwork]) -> str:
+    """The client's IP address. X-Forwarded-For is believed only as far as it was written by
+    trusted proxies: walking it from the right, the first hop that is not a trusted proxy is
+    the client (anything to its left could have been made up by that client)."""
+    peer = request.remote or "unknown"
+    if not trusted_proxies:
+        return peer
+    hops = [h.strip() for v in request.headers.getall("X-Forwarded-For", []) for h in v.split(",")]
+    address = peer
+    while _trusted(address, trusted_proxies) and hops:
+        hop = hops.pop()
+        try:
+            ip_address(hop)
+        except ValueError:
+            break  # a garbled entry: the last proxy we trust is as far as we can see
+        address = hop
+    return address
+
+
+def _trusted(address: str, networks: Sequence[IPNetwork]) -> bool:
+    try:
+        ip = ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in net for net in networks)

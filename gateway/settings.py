@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import string
 import tomllib
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any
 
@@ -68,8 +69,22 @@ class HttpSection(Section):
     public_url: str = "http://127.0.0.1:8080"
     max_body_bytes: int = Field(default=1024 * 1024, gt=0)
     rate_limit_per_minute: int = Field(default=120, ge=1)
+    # The citizen form, per client address (a village office may file for many citizens).
+    form_rate_limit_per_minute: int = Field(default=10, ge=1)
+    # Reverse proxies (addresses or networks) whose X-Forwarded-For names the client.
+    trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = ()
 
     _listen = field_validator("listen")(check_listen)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _networks(cls, value: object) -> object:
+        if not isinstance(value, list | tuple):
+            return value
+        try:
+            return tuple(ip_network(str(v), strict=False) for v in value)
+        except ValueError as e:
+            raise ValueError(f"not an IP address or network: {e}") from None
 
 
 class ApiClientConfig(Section):

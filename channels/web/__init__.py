@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from channels.web.api import ComplaintApi
-from channels.web.form import CitizenForm, setup_templates
+from channels.web.form import STATIC, CitizenForm, setup_templates
 from gateway.runtime import Runtime
 
 
@@ -19,6 +19,7 @@ def register(rt: Runtime) -> None:
             web.get("/", form.show),
             web.post("/aduan", form.submit),
             web.get("/status", form.status),
+            web.static("/static/web", STATIC),
         ]
     )
     rt.app_setups.append(setup_templates)

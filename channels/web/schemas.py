@@ -1,18 +1,23 @@
-"""The JSON API's request body (pydantic): types are checked here, content by the normalizer."""
+"""Request bodies (pydantic): types and sizes are checked here, content by the normalizer."""
 
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from channels.web.idempotency import fingerprint
 from normalizer.types import Category
+
+NAME_CHARS = 200
+PHONE_CHARS = 32
+EMAIL_CHARS = 320
 
 
 class ReporterIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, max_length=200)
-    phone: str | None = Field(default=None, max_length=32)
-    email: str | None = Field(default=None, max_length=320)
+    name: str | None = Field(default=None, max_length=NAME_CHARS)
+    phone: str | None = Field(default=None, max_length=PHONE_CHARS)
+    email: str | None = Field(default=None, max_length=EMAIL_CHARS)
 
 
 class ComplaintIn(BaseModel):
@@ -26,3 +31,6 @@ class ComplaintIn(BaseModel):
     confidential: bool = False
     reporter: ReporterIn | None = None
     external_id: str | None = Field(default=None, min_length=1, max_length=200)
+
+    def fingerprint(self) -> str:
+        return fingerprint(self.model_dump(mode="json"))

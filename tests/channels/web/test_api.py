@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from gateway.app import RUNTIME_KEY, build_http_app, build_runtime
 from gateway.settings import Settings
 from gateway.store.db import Store
-from gateway.store.models import Complaint, Event, InboundMessage
+from gateway.store.models import Complaint, Event, InboundMessage, Reporter
 from tests.support import API_KEY_ALL, API_KEY_BEBEJA
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "web"
@@ -253,3 +253,153 @@ async def test_health_and_metrics(client: TestClient) -> None:
     await client.post("/api/v1/complaints", json=BEBEJA, headers=auth())
     metrics = await (await client.get("/metrics")).text()
     assert 'lapor_intake_messages_total{channel="api",outcome="accepted"} 1.0' in metrics
+
+
+def with_http(settings: Settings, **changes: object) -> Settings:
+    """The same settings with other [http] values (write_config fixes that section)."""
+    http = settings.file.http.model_validate({**settings.file.http.model_dump(), **changes})
+    settings.file = settings.file.model_copy(update={"http": http})
+    return settings
+
+
+async def test_same_key_with_a_different_body_is_refused_not_dropped(
+    client: TestClient, store: Store
+) -> None:
+    first = await client.post("/api/v1/complaints", json=BEBEJA, headers=auth())
+    assert first.status == 201
+    other = {**BEBEJA, "text": "Lampu penerangan jalan di Alun-alun Pandeglang mati semua."}
+    reused = await client.post("/api/v1/complaints", json=other, headers=auth())
+    assert reused.status == 422
+    error = (await reused.json())["error"]
+    assert error["code"] == "idempotency_key_reused"
+    assert "TIDAK disimpan" in error["pesan"] and "new key" in error["message"]
+    assert reused.headers["Cache-Control"] == "no-store"
+    # The same key with the first body is still the first answer, byte for byte.
+    again = await client.post("/api/v1/complaints", json=BEBEJA, headers=auth())
+    assert again.status == 200 and await again.json() == await first.json()
+    # Key order and spacing are not a different body.
+    respaced = json.dumps(dict(reversed(list(BEBEJA.items()))), indent=2)
+    same = await client.post(
+        "/api/v1/complaints",
+        data=respaced,
+        headers={**auth(), "Content-Type": "application/json"},
+    )
+    assert same.status == 200
+    # With its own key the other complaint is taken.
+    new = await client.post("/api/v1/complaints", json=other, headers=auth(idem="idem-2"))
+    assert new.status == 201
+    assert await counts(store) == (2, 2)
+
+
+async def test_replay_of_a_rejected_request_gets_the_first_answer(
+    client: TestClient, store: Store
+) -> None:
+    body = {**BEBEJA, "text": "Jalan rusak. " * 1100}
+    first = await client.post("/api/v1/complaints", json=body, headers=auth())
+    again = await client.post("/api/v1/complaints", json=body, headers=auth())
+    assert (first.status, again.status) == (422, 422)
+    assert await first.json() == await again.json()
+    error = (await first.json())["error"]
+    assert error["code"] == "too_long" and error["field"] == "text"
+    assert "14.299 karakter, paling banyak 10.000 karakter" in error["pesan"]
+    assert await counts(store) == (0, 1)
+    async with store.reader() as s:
+        inbound = await s.scalar(select(InboundMessage))
+    assert inbound.text == body["text"]  # kept whole for the operators, never cut
+
+
+async def test_an_invalid_phone_number_is_a_warning(client: TestClient, store: Store) -> None:
+    body = {**BEBEJA, "reporter": {"name": "Siti Aminah", "phone": "0813-12"}}
+    resp = await client.post("/api/v1/complaints", json=body, headers=auth())
+    assert resp.status == 201
+    answer = await resp.json()
+    assert [w["code"] for w in answer["warnings"]] == ["invalid_phone"]
+    warning = answer["warnings"][0]
+    assert warning["field"] == "reporter.phone" and "tidak valid" in warning["pesan"]
+    assert "0813-12" not in json.dumps(answer)  # the answer does not echo personal data
+    replay = await client.post("/api/v1/complaints", json=body, headers=auth())
+    assert await replay.json() == answer
+    ok = await client.post("/api/v1/complaints", json=BEBEJA, headers=auth(idem="idem-ok"))
+    assert (await ok.json())["warnings"] == []
+    async with store.reader() as s:
+        phones = (await s.scalars(select(Reporter.phone).order_by(Reporter.id))).all()
+    assert phones == [None, "+6281312345678"]
+
+
+async def test_answers_are_not_cached(client: TestClient) -> None:
+    created = await client.post("/api/v1/complaints", json=BEBEJA, headers=auth())
+    bad = await client.post("/api/v1/complaints", json={"region": "PDG"}, headers=auth())
+    status = await client.get("/api/v1/complaints/PDG-000001")
+    for resp in (created, bad, status):
+        assert resp.headers["Cache-Control"] == "no-store", resp.status
+
+
+async def test_an_over_long_idempotency_key_is_refused(client: TestClient, store: Store) -> None:
+    resp = await client.post("/api/v1/complaints", json=BEBEJA, headers=auth(idem="k" * 201))
+    assert resp.status == 400
+    assert (await resp.json())["error"]["code"] == "idempotency_key_too_long"
+    assert await counts(store) == (0, 0)
+
+
+async def test_field_errors_are_indonesian_prose(client: TestClient) -> None:
+    cases = [
+        ({**BEBEJA, "text": 12}, "Kolom 'text' harus berupa teks."),
+        ({**BEBEJA, "region": ""}, "Kolom 'region' tidak boleh kosong."),
+        ({k: v for k, v in BEBEJA.items() if k != "text"}, "Kolom 'text' wajib diisi."),
+        (
+            {**BEBEJA, "reporter": {"name": "x" * 201}},
+            "Kolom 'reporter.name' terlalu panjang (paling banyak 200 karakter).",
+        ),
+    ]
+    for body, pesan in cases:
+        resp = await client.post("/api/v1/complaints", json=body, headers=auth())
+        assert (await resp.json())["error"]["pesan"] == pesan
+
+
+async def test_rate_limit_per_api_key_and_per_address(settings: Settings, store: Store) -> None:
+    app = build_http_app(build_runtime(with_http(settings, rate_limit_per_minute=3), store))
+    async with TestClient(TestServer(app)) as client:
+        for i in range(3):
+            resp = await client.post("/api/v1/complaints", json=BEBEJA, headers=auth(idem=f"r{i}"))
+            assert resp.status in (200, 201)
+        limited = await client.post("/api/v1/complaints", json=BEBEJA, headers=auth(idem="r9"))
+        assert limited.status == 429
+        assert int(limited.headers["Retry-After"]) >= 1
+        assert "Coba lagi dalam" in (await limited.json())["error"]["pesan"]
+        # Another key has its own budget.
+        other = await client.post("/api/v1/complaints", json=BEBEJA, headers=auth(API_KEY_ALL))
+        assert other.status == 201
+        # Wrong keys are counted per client address: guessing keys is throttled too.
+        wrong = [
+            (await client.post("/api/v1/complaints", json=BEBEJA, headers=auth("x" * 20))).status
+            for _ in range(4)
+        ]
+        assert wrong == [401, 401, 401, 429]
+
+
+async def test_forwarded_for_is_believed_only_from_trusted_proxies(
+    settings: Settings, store: Store
+) -> None:
+    async def statuses(client: TestClient, forwarded: list[str]) -> list[int]:
+        return [
+            (
+                await client.get("/api/v1/complaints/PDG-000001", headers={"X-Forwarded-For": addr})
+            ).status
+            for addr in forwarded
+        ]
+
+    untrusted = with_http(settings, rate_limit_per_minute=2)
+    async with TestClient(TestServer(build_http_app(build_runtime(untrusted, store)))) as c:
+        # Made-up addresses from a client do not buy it more requests.
+        assert await statuses(c, ["198.51.100.1", "198.51.100.2", "198.51.100.3"]) == [
+            404,
+            404,
+            429,
+        ]
+    trusted = with_http(settings, rate_limit_per_minute=2, trusted_proxies=["127.0.0.0/8"])
+    async with TestClient(TestServer(build_http_app(build_runtime(trusted, store)))) as c:
+        # Behind our proxy every client has its own budget; what a client put left of
+        # the proxy's entry is not believed.
+        hops = ["203.0.113.9, 198.51.100.1", "203.0.113.8, 198.51.100.1", "198.51.100.2"]
+        assert await statuses(c, hops) == [404, 404, 404]
+        assert await statuses(c, ["198.51.100.1"]) == [429]
