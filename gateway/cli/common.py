@@ -10,6 +10,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from gateway.jsonutil import to_json  # noqa: F401 - re-exported for commands
+from gateway.logsafe import redact
 from gateway.settings import ConfigError, Settings, load_settings
 from gateway.store.db import NotMigrated, Store, StoreUnavailable
 
@@ -32,7 +33,7 @@ pass_cli = click.make_pass_decorator(CliContext)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    click.echo(f"lapor-gateway: error: {message}", err=True)
+    click.echo(f"lapor-gateway: error: {redact(message)}", err=True)
     sys.exit(code)
 
 
@@ -41,7 +42,7 @@ def run_guarded(fn: Callable[[], T]) -> T:
     try:
         return fn()
     except ConfigError as e:
-        click.echo(f"lapor-gateway: config error:\n{e}", err=True)
+        click.echo(f"lapor-gateway: config error:\n{redact(str(e))}", err=True)
         sys.exit(2)
     except NotMigrated as e:
         fail(f"{e}. Run `lapor-gateway db upgrade` first.", 3)

@@ -17,11 +17,17 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from gateway.logsafe import redact
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
 class StoreUnavailable(Exception):
     """The database could not be reached or refused the work; the caller must not ack."""
+
+    def __init__(self, message: str):
+        # Driver errors may quote the URL they tried; its password never goes further.
+        super().__init__(redact(message))
 
 
 class NotMigrated(Exception):
