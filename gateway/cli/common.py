@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, NoReturn, TypeVar
@@ -72,3 +73,15 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run(coro)
     except KeyboardInterrupt:
         sys.exit(130)
+
+
+def run_quietly_into_pipe(fn: Callable[[], T]) -> T | None:
+    """`lapor-gateway complaints list | head -1`: the reader closing the pipe ends the
+    output quietly with exit 0, as `log` does, not with "Broken pipe"."""
+    try:
+        return fn()
+    except BrokenPipeError:
+        # Python would report the pipe again while flushing stdout at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return None

@@ -35,8 +35,13 @@ async def console(settings: Settings, store: Store) -> AsyncIterator[tuple[TestC
 
 
 async def login(client: TestClient, name: str, password: str = PASSWORD) -> int:
+    """Sign in as a browser does: the form first (its CSRF token and cookie), then the post."""
+    form = await (await client.get("/ops/login")).text()
+    token = re.search(r'name="csrf" value="([^"]+)"', form).group(1)
     resp = await client.post(
-        "/ops/login", data={"name": name, "password": password}, allow_redirects=False
+        "/ops/login",
+        data={"name": name, "password": password, "csrf": token},
+        allow_redirects=False,
     )
     return resp.status
 
@@ -161,7 +166,7 @@ async def test_review_decisions_from_the_console(console: tuple[TestClient, Runt
     resp = await client.post(f"/ops/complaints/{held.complaint_id}/approve", data={"csrf": token})
     assert "disetujui" in await resp.text()
     resp = await client.post(f"/ops/complaints/{held.complaint_id}/approve", data={"csrf": token})
-    assert "hanya aduan pending_review" in await resp.text()  # the operator is told why
+    assert "hanya aduan yang menunggu tinjauan" in await resp.text()  # the operator is told why
     resp = await client.post(
         f"/ops/complaints/{wrong.complaint_id}/assign", data={"csrf": token, "region": "SBY"}
     )
