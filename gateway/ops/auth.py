@@ -243,7 +243,8 @@ class LoginThrottle:
         """Seconds until this account or address may try again (0: now)."""
         now = self.clock()
         keys = (f"n:{name.lower()}", f"a:{address}")
-        return max((self._seen[k].locked_until - now for k in keys if k in self._seen), default=0)
+        waits = [self._seen[k].locked_until - now for k in keys if k in self._seen]
+        return max([0.0, *waits])
 
     def failed(self, name: str, address: str) -> None:
         now = self.clock()
