@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 
+from gateway.logsafe import redact
+
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
 
 
@@ -13,11 +15,11 @@ class KeyValueFormatter(logging.Formatter):
         super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
 
     def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
+        line = redact(super().format(record))
         extras = {k: v for k, v in vars(record).items() if k not in _STANDARD}
         if not extras:
             return line
-        pairs = " ".join(f"{k}={_value(v)}" for k, v in sorted(extras.items()))
+        pairs = redact(" ".join(f"{k}={_value(v)}" for k, v in sorted(extras.items())))
         head, sep, rest = line.partition("\n")  # keep a traceback below the pairs
         return f"{head} {pairs}{sep}{rest}"
 

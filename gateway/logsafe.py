@@ -8,6 +8,7 @@ errors by type and stack only: enough to find the bug, nothing personal.
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 
 
@@ -21,3 +22,18 @@ def log_failure(
         stack,
         extra={"error": type(error).__name__, **fields},
     )
+
+
+# scheme://user:password@host — the password part, up to the last "@" before the host.
+_URL_PASSWORD = re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@]*):(?P<pw>[^\s]*)@")
+# libpq key=value strings and query parameters: password=..., ?password=...
+_KEY_PASSWORD = re.compile(r"(?i)\b(?P<key>password|passwd|pwd)=(?P<pw>[^\s&;'\"]+)")
+
+
+def redact(text: str) -> str:
+    """The text with every credential of a database (or any) URL replaced by ***.
+
+    Used wherever a message may carry a URL: store errors, health details, CLI output and
+    every log line (gateway.logfmt)."""
+    text = _URL_PASSWORD.sub(r"\g<head>:***@", text)
+    return _KEY_PASSWORD.sub(r"\g<key>=***", text)

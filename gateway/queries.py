@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import UTC, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import case, func, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.store.models import Complaint, InboundMessage, Reporter, utcnow
@@ -95,22 +95,28 @@ async def find_complaint(
     return (row[0], row[1]) if row else None
 
 
-async def intake_stats(session: AsyncSession) -> dict[str, Any]:
-    """Counts by region × channel × outcome for today (UTC), the last 7 days and all time."""
+async def intake_stats(session: AsyncSession, zone: tzinfo = UTC) -> dict[str, Any]:
+    """Counts by region × channel × outcome for today (midnight in `zone`, the configured
+    timezone), the last 7 days and all time. An unrouted or rejected message an operator
+    made a complaint counts as `assigned`, one dismissed as spam as `dismissed`."""
     now = utcnow()
     windows = {
-        "today": now.replace(hour=0, minute=0, second=0, microsecond=0),
+        "today": now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0),
         "7d": now - timedelta(days=7),
         "all": None,
     }
+    outcome = case(
+        (InboundMessage.outcome == "accepted", InboundMessage.outcome),
+        (InboundMessage.outcome == "duplicate", InboundMessage.outcome),
+        (InboundMessage.complaint_id.is_not(None), literal_column("'assigned'")),
+        (InboundMessage.handled_at.is_not(None), literal_column("'dismissed'")),
+        else_=InboundMessage.outcome,
+    ).label("outcome")
     out: dict[str, Any] = {}
     for name, since in windows.items():
         query = select(
-            InboundMessage.region_code,
-            InboundMessage.channel,
-            InboundMessage.outcome,
-            func.count(),
-        ).group_by(InboundMessage.region_code, InboundMessage.channel, InboundMessage.outcome)
+            InboundMessage.region_code, InboundMessage.channel, outcome, func.count()
+        ).group_by(InboundMessage.region_code, InboundMessage.channel, outcome)
         if since is not None:
             query = query.where(InboundMessage.ingested_at >= since)
         rows = (await session.execute(query)).all()

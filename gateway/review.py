@@ -27,13 +27,30 @@ from gateway.outbox import DEAD, DONE, make_due
 from gateway.queries import find_complaint
 from gateway.settings import Settings
 from gateway.store.db import Store
-from gateway.store.models import Complaint, InboundMessage, OutboxItem
+from gateway.store.models import Complaint, InboundMessage, OutboxItem, utcnow
 from normalizer import Normalized, normalize
 from normalizer.types import Channel, RawMessage
 
 REVIEWABLE = ("pending_review",)
 REJECTABLE = ("pending_review", "failed")
 REASSIGNABLE = ("pending_review", "failed", "rejected_by_operator")
+# Statuses as operators read them in errors (the console and the CLI).
+STATUS_WORDS = {
+    "pending_review": "sedang menunggu tinjauan",
+    "queued": "sedang antre ke LAPOR!",
+    "forwarded": "sudah diteruskan ke LAPOR!",
+    "failed": "gagal diteruskan",
+    "rejected_by_operator": "sudah ditolak petugas",
+    "closed": "sudah selesai",
+}
+REASON_WORDS = {
+    "unrouted": "wilayahnya tidak dikenali",
+    "empty_text": "isinya kosong",
+    "too_long": "isinya melebihi batas panjang",
+    "too_short": "isinya terlalu pendek",
+    "wrong_recipient": "dikirim ke nomor atau alamat lain",
+    "unknown_region": "wilayahnya tidak dikenal",
+}
 
 
 class ReviewError(Exception):
@@ -46,6 +63,7 @@ class Decision:
     tracking_ref: str
     region_code: str
     status: str
+    reply_queued: bool = False  # the citizen will be told (a reply is in the outbox)
 
 
 async def approve(
@@ -55,8 +73,8 @@ async def approve(
         complaint = await _complaint(session, id_or_ref)
         if complaint.status not in REVIEWABLE:
             raise ReviewError(
-                f"aduan {complaint.tracking_ref} berstatus {complaint.status}; "
-                "hanya aduan pending_review yang dapat disetujui"
+                f"Aduan {complaint.tracking_ref} {_status(complaint)}; hanya aduan yang "
+                "menunggu tinjauan yang dapat disetujui."
             )
         complaint.status = "queued"
         complaint.status_reason = None
@@ -70,23 +88,22 @@ async def reject(
 ) -> Decision:
     reason = " ".join(reason.split())
     if not reason:
-        raise ReviewError("alasan penolakan wajib diisi (--reason)")
+        raise ReviewError("Alasan penolakan wajib diisi.")
     async with store.transaction() as session:
         complaint = await _complaint(session, id_or_ref)
         if complaint.status not in REJECTABLE:
             raise ReviewError(
-                f"aduan {complaint.tracking_ref} berstatus {complaint.status}; hanya aduan "
-                + " atau ".join(REJECTABLE)
-                + " yang dapat ditolak"
+                f"Aduan {complaint.tracking_ref} {_status(complaint)}; hanya aduan yang "
+                "menunggu tinjauan atau gagal diteruskan yang dapat ditolak."
             )
         complaint.status = "rejected_by_operator"
         complaint.status_reason = reason
-        await replies.queue_complaint_reply(
+        reply = await replies.queue_complaint_reply(
             session, settings, complaint, "rejected_by_operator", reason=reason
         )
         # The reason is the operator's free text: kept on the complaint, not in the log.
         _event(session, complaint, "rejected", by=by)
-        return _decision(complaint)
+        return _decision(complaint, reply_queued=reply is not None)
 
 
 async def assign(
@@ -98,7 +115,9 @@ async def assign(
     region = settings.regions.get(region_code)
     if region is None:
         known = ", ".join(sorted(settings.regions))
-        raise ReviewError(f"wilayah {region_code} tidak dikenal (yang ada: {known})")
+        if not region_code:
+            raise ReviewError(f"Pilih wilayah tujuan (yang ada: {known}).")
+        raise ReviewError(f"Wilayah {region_code} tidak dikenal (yang ada: {known}).")
     async with store.transaction() as session:
         if target.isdigit():
             return await _inbound_to_complaint(
@@ -107,8 +126,14 @@ async def assign(
         complaint = await _complaint(session, target)
         if complaint.status not in REASSIGNABLE:
             raise ReviewError(
-                f"aduan {complaint.tracking_ref} berstatus {complaint.status}; wilayahnya "
-                "tidak dapat diubah lagi"
+                f"Aduan {complaint.tracking_ref} {_status(complaint)}; wilayahnya tidak "
+                "dapat diubah lagi."
+            )
+        # To its own region only to reopen a rejected complaint; "Alihkan" means elsewhere.
+        if complaint.region_code == region_code and complaint.status != "rejected_by_operator":
+            raise ReviewError(
+                f"Aduan {complaint.tracking_ref} sudah berada di wilayah {region_code}; "
+                "pilih wilayah lain."
             )
         previous = complaint.region_code
         complaint.region_code = region_code
@@ -132,11 +157,13 @@ async def _inbound_to_complaint(
 ) -> Decision:
     inbound = await session.get(InboundMessage, inbound_id)
     if inbound is None:
-        raise ReviewError(f"pesan masuk #{inbound_id} tidak ditemukan")
+        raise ReviewError(f"Pesan masuk #{inbound_id} tidak ditemukan.")
     if inbound.complaint_id:
         raise ReviewError(
-            f"pesan masuk #{inbound_id} sudah menjadi aduan; ubah wilayah aduannya saja"
+            f"Pesan masuk #{inbound_id} sudah menjadi aduan; ubah wilayah aduannya saja."
         )
+    if inbound.handled_at is not None:
+        raise ReviewError(f"Pesan masuk #{inbound_id} sudah dibuang sebagai spam.")
     raw = RawMessage(
         channel=Channel(inbound.channel),
         external_id=inbound.external_id,
@@ -155,25 +182,55 @@ async def _inbound_to_complaint(
         limits=settings.limits,
     )
     if not isinstance(verdict, Normalized):
-        raise ReviewError(
-            f"pesan masuk #{inbound_id} tidak dapat dijadikan aduan: {verdict.reason.value} "
-            f"({verdict.detail})"
-        )
+        why = REASON_WORDS.get(verdict.reason.value, "isinya tidak dapat dipakai")
+        raise ReviewError(f"Pesan masuk #{inbound_id} tidak dapat dijadikan aduan: {why}.")
     complaint = await Intake(settings, store)._create_complaint(
         session, raw, verdict, inbound, region_code=region_code
     )
     inbound.complaint_id = complaint.id
     inbound.region_code = region_code
+    inbound.handled_at = utcnow()
+    inbound.handled_by = by
     await replies.queue_complaint_reply(session, settings, complaint, "receipt")
     _event(session, complaint, "assigned", by=by, inbound_id=inbound_id)
     return _decision(complaint)
 
 
+async def dismiss(store: Store, inbound_id: int, reason: str, *, by: str | None = None) -> None:
+    """An unrouted or rejected message is spam: it leaves the inbox, kept with the reason."""
+    reason = " ".join(reason.split())
+    if not reason:
+        raise ReviewError("Alasan membuang pesan wajib diisi.")
+    async with store.transaction() as session:
+        inbound = await session.get(InboundMessage, inbound_id)
+        if inbound is None or inbound.outcome not in ("unrouted", "rejected"):
+            raise ReviewError(f"Pesan masuk #{inbound_id} tidak ada di kotak masuk.")
+        if inbound.complaint_id or inbound.handled_at is not None:
+            raise ReviewError(f"Pesan masuk #{inbound_id} sudah ditangani.")
+        inbound.handled_at = utcnow()
+        inbound.handled_by = by
+        inbound.dismiss_reason = reason[:500]
+        # The reason is free text: kept on the message, not in the log.
+        events.record(
+            session,
+            kind="review",
+            outcome="dismissed",
+            channel=inbound.channel,
+            external_id=inbound.external_id,
+            region_code=inbound.region_code,
+            detail={"inbound_id": inbound_id, "by": by},
+        )
+
+
 async def _complaint(session: AsyncSession, id_or_ref: str) -> Complaint:
     found = await find_complaint(session, id_or_ref)
     if found is None:
-        raise ReviewError(f"aduan {id_or_ref!r} tidak ditemukan")
+        raise ReviewError(f"Aduan {id_or_ref} tidak ditemukan.")
     return found[0]
+
+
+def _status(complaint: Complaint) -> str:
+    return STATUS_WORDS.get(complaint.status, f"berstatus {complaint.status}")
 
 
 async def _ensure_forward(session: AsyncSession, complaint_id: str) -> None:
@@ -203,5 +260,7 @@ def _event(
     )
 
 
-def _decision(complaint: Complaint) -> Decision:
-    return Decision(complaint.id, complaint.tracking_ref, complaint.region_code, complaint.status)
+def _decision(complaint: Complaint, *, reply_queued: bool = False) -> Decision:
+    return Decision(
+        complaint.id, complaint.tracking_ref, complaint.region_code, complaint.status, reply_queued
+    )

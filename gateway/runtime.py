@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from aiohttp import web
 from sqlalchemy import text
 
+from gateway.logsafe import redact
 from gateway.store.models import utcnow
 
 if TYPE_CHECKING:  # channels import this module while settings imports their config
@@ -76,6 +77,7 @@ class Health:
         self.components: dict[str, ComponentHealth] = {}
 
     def set(self, name: str, ok: bool, detail: str = "") -> None:
+        detail = redact(detail)  # details are public on /readyz
         current = self.components.get(name)
         if current is None or current.ok != ok or current.detail != detail:
             self.components[name] = ComponentHealth(ok, detail)

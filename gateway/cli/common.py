@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, NoReturn, TypeVar
@@ -10,6 +11,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from gateway.jsonutil import to_json  # noqa: F401 - re-exported for commands
+from gateway.logsafe import redact
 from gateway.settings import ConfigError, Settings, load_settings
 from gateway.store.db import NotMigrated, Store, StoreUnavailable
 
@@ -32,7 +34,7 @@ pass_cli = click.make_pass_decorator(CliContext)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    click.echo(f"lapor-gateway: error: {message}", err=True)
+    click.echo(f"lapor-gateway: error: {redact(message)}", err=True)
     sys.exit(code)
 
 
@@ -41,7 +43,7 @@ def run_guarded(fn: Callable[[], T]) -> T:
     try:
         return fn()
     except ConfigError as e:
-        click.echo(f"lapor-gateway: config error:\n{e}", err=True)
+        click.echo(f"lapor-gateway: config error:\n{redact(str(e))}", err=True)
         sys.exit(2)
     except NotMigrated as e:
         fail(f"{e}. Run `lapor-gateway db upgrade` first.", 3)
@@ -71,3 +73,15 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run(coro)
     except KeyboardInterrupt:
         sys.exit(130)
+
+
+def run_quietly_into_pipe(fn: Callable[[], T]) -> T | None:
+    """`lapor-gateway complaints list | head -1`: the reader closing the pipe ends the
+    output quietly with exit 0, as `log` does, not with "Broken pipe"."""
+    try:
+        return fn()
+    except BrokenPipeError:
+        # Python would report the pipe again while flushing stdout at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return None

@@ -1,10 +1,18 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from zoneinfo import ZoneInfo
 
 import click
 
-from gateway.cli.common import CliContext, fail, pass_cli, run_with_store, to_json
+from gateway.cli.common import (
+    CliContext,
+    fail,
+    pass_cli,
+    run_quietly_into_pipe,
+    run_with_store,
+    to_json,
+)
 from gateway.queries import complaint_json, find_complaint, list_complaints
 from gateway.review import Decision, ReviewError, approve, assign, reject
 from gateway.store.db import Store
@@ -42,14 +50,15 @@ def list_cmd(
         if as_json:
             click.echo(to_json([complaint_json(c, r) for c, r in rows]))
             return
+        zone = ZoneInfo(ctx.settings.gateway.timezone)
         for c, _ in rows:
-            received = c.received_at.strftime("%Y-%m-%d %H:%M")
+            received = c.received_at.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
             click.echo(
                 f"{c.tracking_ref:<12} {c.region_code:<6} {c.channel:<8} {c.status:<20} "
                 f"{received}  {c.subject}"
             )
 
-    run_with_store(ctx.settings, go)
+    run_quietly_into_pipe(lambda: run_with_store(ctx.settings, go))
 
 
 @complaints.command("show")

@@ -3,6 +3,7 @@ from __future__ import annotations
 import click
 
 from gateway.cli.common import CliContext, pass_cli
+from gateway.logsafe import redact
 from gateway.store.db import StoreUnavailable
 from gateway.store.migrate import upgrade as alembic_upgrade
 
@@ -28,4 +29,4 @@ def upgrade(ctx: CliContext) -> None:
         if isinstance(e, DBAPIError):
             raise StoreUnavailable(str(e).splitlines()[0]) from e
         raise
-    click.echo(f"database is up to date: {settings.gateway.database_url}")
+    click.echo(f"database is up to date: {redact(settings.gateway.database_url)}")

@@ -1,7 +1,16 @@
-"""Operator sign-in: argon2 password hashes, HMAC-signed session cookies, region scope."""
+"""Operator sign-in: argon2 hashes off the event loop, throttled logins, server-side
+sessions that end at once, and the HMAC signer for CSRF tokens and flash messages.
+
+A session is a row in `operator_sessions`; the cookie holds a random token and the row
+only its sha256, so a stolen database does not yield usable cookies. Every request reads
+the session together with the operator's current role, region and state: a role or region
+change, a disabled account, a password change or a logout take effect on the next request
+(and close an open live-log stream within a second, see stream.py).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -9,17 +18,24 @@ import json
 import os
 import secrets
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.store.db import Store
-from gateway.store.models import Operator
+from gateway.store.models import Operator, utcnow
+from gateway.store.models import OperatorSession as SessionRow
 
 COOKIE = "lapor_ops"
+MIN_PASSWORD = 8
 _hasher = PasswordHasher()
 # Verifying against a dummy hash makes an unknown name cost as much as a wrong password.
 _DUMMY_HASH = _hasher.hash(secrets.token_hex(8))
@@ -30,6 +46,8 @@ class OperatorSession:
     name: str
     role: str  # admin | operator
     region: str | None
+    operator_id: int = 0
+    session_id: str = ""  # sha256 of the cookie token
 
     @property
     def is_admin(self) -> bool:
@@ -56,44 +74,194 @@ def load_secret(configured: str | None, data_dir: Path) -> bytes:
     return path.read_text().strip().encode()
 
 
-class SessionSigner:
-    def __init__(self, secret: bytes, max_age_s: float):
-        self.secret = secret
-        self.max_age_s = max_age_s
+class Signer:
+    """HMAC over small values the browser carries back: CSRF tokens and flash messages."""
 
-    def _mac(self, payload: bytes) -> str:
+    def __init__(self, secret: bytes):
+        self.secret = secret
+
+    def mac(self, payload: bytes) -> str:
         return hmac.new(self.secret, payload, hashlib.sha256).hexdigest()
 
-    def dump(self, session: OperatorSession) -> str:
-        data = {"n": session.name, "r": session.role, "g": session.region, "t": int(time.time())}
-        payload = base64.urlsafe_b64encode(json.dumps(data).encode())
-        return f"{payload.decode()}.{self._mac(payload)}"
+    def csrf_token(self, cookie: str) -> str:
+        return self.mac(b"csrf:" + cookie.encode())[:32]
 
-    def load(self, cookie: str | None) -> OperatorSession | None:
-        if not cookie or "." not in cookie:
+    def check_csrf(self, cookie: str, token: object) -> bool:
+        return bool(cookie) and hmac.compare_digest(self.csrf_token(cookie), str(token or ""))
+
+    def dump(self, data: dict[str, Any]) -> str:
+        payload = base64.urlsafe_b64encode(json.dumps(data, ensure_ascii=False).encode())
+        return f"{payload.decode()}.{self.mac(b'flash:' + payload)}"
+
+    def load(self, value: str | None) -> dict[str, Any] | None:
+        if not value or "." not in value:
             return None
-        payload, _, mac = cookie.rpartition(".")
-        if not hmac.compare_digest(self._mac(payload.encode()), mac):
+        payload, _, mac = value.rpartition(".")
+        if not hmac.compare_digest(self.mac(b"flash:" + payload.encode()), mac):
             return None
         try:
             data = json.loads(base64.urlsafe_b64decode(payload))
         except ValueError:
             return None
-        if time.time() - data.get("t", 0) > self.max_age_s:
+        return data if isinstance(data, dict) else None
+
+
+def token_id(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Sessions:
+    def __init__(self, store: Store, max_age_s: float):
+        self.store = store
+        self.max_age_s = max_age_s
+
+    async def start(self, operator_id: int) -> str:
+        token = secrets.token_urlsafe(32)
+        now = utcnow()
+        async with self.store.transaction() as session:
+            await session.execute(delete(SessionRow).where(SessionRow.expires_at < now))
+            session.add(
+                SessionRow(
+                    id=token_id(token),
+                    operator_id=operator_id,
+                    created_at=now,
+                    expires_at=now + timedelta(seconds=self.max_age_s),
+                )
+            )
+        return token
+
+    async def load(self, token: str | None) -> OperatorSession | None:
+        if not token:
             return None
-        return OperatorSession(name=data["n"], role=data["r"], region=data["g"])
+        return await self.by_id(token_id(token))
 
-    def csrf_token(self, cookie: str) -> str:
-        return self._mac(b"csrf:" + cookie.encode())[:32]
+    async def by_id(self, session_id: str) -> OperatorSession | None:
+        """The session with the operator's CURRENT role and region, if it is still alive."""
+        async with self.store.reader() as session:
+            op = await session.scalar(
+                select(Operator)
+                .join(SessionRow, SessionRow.operator_id == Operator.id)
+                .where(
+                    SessionRow.id == session_id,
+                    SessionRow.expires_at > utcnow(),
+                    Operator.disabled_at.is_(None),
+                )
+            )
+        if op is None:
+            return None
+        return OperatorSession(
+            name=op.name,
+            role=op.role,
+            region=op.region_code,
+            operator_id=op.id,
+            session_id=session_id,
+        )
+
+    async def end(self, session_id: str) -> None:
+        async with self.store.transaction() as session:
+            await session.execute(delete(SessionRow).where(SessionRow.id == session_id))
 
 
-async def authenticate(store: Store, name: str, password: str) -> OperatorSession | None:
+async def end_sessions(session: AsyncSession, operator_id: int, *, keep: str | None = None) -> None:
+    """Sign an operator out everywhere (in the caller's transaction), but for `keep`."""
+    query = delete(SessionRow).where(SessionRow.operator_id == operator_id)
+    if keep:
+        query = query.where(SessionRow.id != keep)
+    await session.execute(query)
+
+
+class Busy(Exception):
+    """Too many password checks are waiting; the caller answers 503 instead of queueing."""
+
+
+class PasswordWork:
+    """argon2 runs in a small thread pool: a flood of logins queues there (bounded) and
+    never stalls the event loop that takes complaints in."""
+
+    def __init__(self, workers: int = 2, max_waiting: int = 16):
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="argon2")
+        self._max_waiting = max_waiting
+        self._waiting = 0
+
+    async def _run(self, fn: Callable[[], Any]) -> Any:
+        if self._waiting >= self._max_waiting:
+            raise Busy
+        self._waiting += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._pool, fn)
+        finally:
+            self._waiting -= 1
+
+    async def hash(self, password: str) -> str:
+        return await self._run(lambda: _hasher.hash(password))
+
+    async def verify(self, hashed: str | None, password: str) -> bool:
+        def check() -> bool:
+            try:
+                return _hasher.verify(hashed or _DUMMY_HASH, password) and hashed is not None
+            except (VerificationError, InvalidHashError):
+                return False
+
+        return await self._run(check)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+async def authenticate(
+    store: Store, work: PasswordWork, name: str, password: str
+) -> Operator | None:
     async with store.reader() as session:
         op = await session.scalar(select(Operator).where(Operator.name == name))
-    try:
-        _hasher.verify(op.password_hash if op else _DUMMY_HASH, password)
-    except (VerificationError, InvalidHashError):
+    ok = await work.verify(op.password_hash if op else None, password)
+    if not ok or op is None or op.disabled_at is not None:
         return None
-    if op is None:
-        return None
-    return OperatorSession(name=op.name, role=op.role, region=op.region_code)
+    return op
+
+
+@dataclass
+class _Failures:
+    count: int = 0
+    locked_until: float = 0.0
+    last: float = 0.0
+
+
+@dataclass
+class LoginThrottle:
+    """Failed logins per account and per client address, with a lock that doubles after
+    each further failure (2 s, 4 s, 8 s … up to 15 min). An office behind one NAT address
+    gets more free attempts than a single account does."""
+
+    free_per_account: int = 3
+    free_per_address: int = 10
+    max_lock_s: float = 900.0
+    forget_after_s: float = 3600.0
+    clock: Callable[[], float] = time.monotonic
+    _seen: dict[str, _Failures] = field(default_factory=dict)
+
+    def wait_s(self, name: str, address: str) -> float:
+        """Seconds until this account or address may try again (0: now)."""
+        now = self.clock()
+        keys = (f"n:{name.lower()}", f"a:{address}")
+        waits = [self._seen[k].locked_until - now for k in keys if k in self._seen]
+        return max([0.0, *waits])
+
+    def failed(self, name: str, address: str) -> None:
+        now = self.clock()
+        if len(self._seen) > 10_000:  # bounded memory under a spray of names
+            self._seen = {k: v for k, v in self._seen.items() if now - v.last < self.forget_after_s}
+        for key, free in (
+            (f"n:{name.lower()}", self.free_per_account),
+            (f"a:{address}", self.free_per_address),
+        ):
+            entry = self._seen.setdefault(key, _Failures())
+            if now - entry.last > self.forget_after_s:
+                entry.count = 0
+            entry.count += 1
+            entry.last = now
+            if entry.count > free:
+                lock = min(2.0 ** (entry.count - free), self.max_lock_s)
+                entry.locked_until = now + lock
+
+    def succeeded(self, name: str) -> None:
+        self._seen.pop(f"n:{name.lower()}", None)

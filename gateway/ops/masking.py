@@ -1,15 +1,40 @@
-"""Personal data as the console shows it: in full only to those who need it."""
+"""Personal data as the console shows it: in full only to those who need it.
+
+Phone numbers are masked on their normalized (E.164) value, so "0812-3456-7890",
+"+62 812 3456 7890" and "62812.3456.7890" all show as +62812*****890. Anything else
+that still holds a run of digits (an invalid number, a WhatsApp id) keeps only its last
+three digits.
+"""
 
 from __future__ import annotations
 
+import re
+
+from normalizer.phone import to_e164
+
+# Six or more digits, possibly split by spaces, dots, dashes, slashes or brackets.
+_DIGIT_RUN = re.compile(r"\+?\d(?:[\s().\-/]*\d){5,}")
+
 
 def mask_phone(phone: str | None) -> str | None:
-    """+6281234567890 -> +62812*****890 (country and operator prefix, last three)"""
+    """+6281234567890 (however spelled) -> +62812*****890 (country and operator prefix,
+    last three)"""
     if not phone:
         return phone
-    if len(phone) <= 7:
-        return "*" * len(phone)
-    return phone[:6] + "*" * (len(phone) - 9) + phone[-3:]
+    e164 = to_e164(phone)
+    if e164 is None:
+        return mask_digits(phone)
+    return e164[:6] + "*" * (len(e164) - 9) + e164[-3:]
+
+
+def mask_digits(text: str) -> str:
+    """Every run of six or more digits cut to its last three."""
+
+    def hide(match: re.Match[str]) -> str:
+        digits = re.sub(r"\D", "", match.group())
+        return "*" * (len(digits) - 3) + digits[-3:]
+
+    return _DIGIT_RUN.sub(hide, text)
 
 
 def mask_email(email: str | None) -> str | None:
@@ -28,8 +53,10 @@ def mask_name(name: str | None) -> str | None:
 
 
 def mask_sender(sender: str) -> str:
+    """An inbound message's sender: an address, a phone number in any spelling, a handle."""
     if "@" in sender and not sender.startswith("@"):
         return mask_email(sender) or ""
-    if sender.startswith("+") or sender.isdigit():
+    if to_e164(sender) is not None:
         return mask_phone(sender) or ""
-    return sender  # twitter handles and api client names are public
+    # Twitter handles and API client names are public; digits in them are not.
+    return mask_digits(sender)

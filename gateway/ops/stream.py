@@ -7,7 +7,10 @@ databases, in the order of the log. Operators see their own region only.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -45,7 +48,49 @@ OUTCOME_LABELS = {
     "approved": "Disetujui",
     "reassigned": "Dialihkan",
     "assigned": "Dijadikan aduan",
+    "dismissed": "Dibuang (spam)",
+    "rejected_by_operator": "Ditolak petugas",
 }
+
+
+# Reason codes as operators read them; the log itself keeps the codes (English, stable).
+REASON_LABELS = {
+    "unrouted": "Kata kunci atau wilayah tidak dikenali",
+    "empty_text": "Isi pesan kosong",
+    "too_long": "Isi pesan melebihi batas panjang",
+    "too_short": "Isi pesan terlalu pendek",
+    "wrong_recipient": "Dikirim ke nomor atau alamat lain",
+    "unknown_region": "Wilayah tidak dikenal",
+    "pending_review": "Menunggu tinjauan petugas",
+    "bad_signature": "Tanda tangan webhook tidak sah",
+    "accepted": "diterima",
+    "duplicate": "duplikat",
+    "rejected": "ditolak",
+}
+_PATTERNS = [
+    (re.compile(r"replay of inbound (\d+) \((\w+)\)"), "Kiriman ulang pesan #{0} ({1})"),
+    (re.compile(r"complaint is (\w+), not queued"), "Aduan berstatus {0}, tidak dikirim"),
+    (re.compile(r"channel (\w+) has no reply sender configured"), "Kanal {0} belum bisa membalas"),
+    (re.compile(r"operator replay of a (\w+) row"), "Dikirim ulang oleh petugas"),
+]
+_HTTP_STATUS = re.compile(r"\b(?:HTTP|status)[ :=]*([1-5]\d\d)\b", re.IGNORECASE)
+
+
+def reason_text(kind: str, outcome: str, reason: str | None) -> str:
+    """A log reason in Indonesian words; the error of a failed send said plainly."""
+    if not reason:
+        return ""
+    if reason in REASON_LABELS:
+        return REASON_LABELS[reason]
+    for pattern, words in _PATTERNS:
+        if m := pattern.fullmatch(reason):
+            return words.format(*(REASON_LABELS.get(g, g) for g in m.groups()))
+    if outcome in ("retry", "dead"):
+        target = "LAPOR!" if kind == "forward" else "pelapor"
+        if m := _HTTP_STATUS.search(reason):
+            return f"Gagal mengirim ke {target}: dijawab HTTP {m.group(1)}"
+        return f"Gagal mengirim ke {target}; rinciannya di halaman outbox"
+    return reason
 
 
 def row(e: Event, zone: ZoneInfo) -> dict[str, Any]:
@@ -58,21 +103,37 @@ def row(e: Event, zone: ZoneInfo) -> dict[str, Any]:
         "region": e.region_code,
         "outcome": e.outcome,
         "outcome_label": OUTCOME_LABELS.get(e.outcome, e.outcome),
-        "reason": e.reason,
+        "reason": reason_text(e.kind, e.outcome, e.reason),
         "ref": (e.detail or {}).get("tracking_ref"),
     }
 
 
 async def stream(
-    request: web.Request, store: Store, op: OperatorSession, zone: ZoneInfo, after: int
+    request: web.Request,
+    store: Store,
+    op: OperatorSession,
+    zone: ZoneInfo,
+    after: int,
+    *,
+    alive: Callable[[], Awaitable[OperatorSession | None]],
+    stopping: asyncio.Event,
 ) -> web.StreamResponse:
+    """Rows after `after`, then new ones as they are committed, until the client goes,
+    the session ends (logout, disabled, role or region changed) or the gateway stops.
+    Before closing for the last two, an `end` event tells the page why, so it does not
+    reconnect blindly."""
     resp = web.StreamResponse(
-        headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+        headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store"}
     )
     await resp.prepare(request)
     last, idle = after, 0.0
     try:
-        while True:
+        await resp.write(b"retry: 3000\n\n")
+        while not stopping.is_set():
+            current = await alive()
+            if current is None or (current.role, current.region) != (op.role, op.region):
+                await resp.write(b"event: end\ndata: session\n\n")
+                break
             async with store.reader() as session:
                 # The query keeps an operator to their own region.
                 batch = await events.fetch_after(session, last, region=op.scope)
@@ -87,7 +148,10 @@ async def stream(
             if idle >= KEEPALIVE_S:  # keeps proxies from closing an idle stream
                 await resp.write(b": keepalive\n\n")
                 idle = 0.0
-            await asyncio.sleep(POLL_S)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), POLL_S)
+        else:
+            await resp.write(b"event: end\ndata: shutdown\n\n")
     except (ConnectionResetError, asyncio.CancelledError):
         pass
     return resp

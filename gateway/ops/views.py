@@ -7,23 +7,38 @@ admin (IT staff) are masked.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+import math
+import secrets
 from collections.abc import Awaitable, Callable
-from typing import Any
-from urllib.parse import urlencode
+from datetime import datetime
+from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
 import aiohttp_jinja2
 from aiohttp import web
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 
 from gateway import events, review
 from gateway.ops import stream
-from gateway.ops.auth import COOKIE, OperatorSession, SessionSigner, authenticate
+from gateway.ops.auth import (
+    COOKIE,
+    Busy,
+    LoginThrottle,
+    OperatorSession,
+    PasswordWork,
+    Sessions,
+    Signer,
+    authenticate,
+)
 from gateway.ops.masking import mask_email, mask_name, mask_phone, mask_sender
 from gateway.queries import intake_stats, list_complaints
 from gateway.runtime import Runtime
 from gateway.store.models import Complaint, InboundMessage, Reporter
+from normalizer import Normalized, normalize
+from normalizer.types import Channel, RawMessage
 
 STATUS_LABELS = {
     "pending_review": "Perlu ditinjau",
@@ -33,28 +48,37 @@ STATUS_LABELS = {
     "rejected_by_operator": "Ditolak petugas",
     "closed": "Selesai",
 }
-INBOX_LIMIT = 200
+INBOX_PAGE = 50
+FLASH_COOKIE = "lapor_ops_flash"
+LOGIN_COOKIE = "lapor_ops_login"
+
+log = logging.getLogger(__name__)
 
 Page = Callable[[web.Request, OperatorSession], Awaitable[web.StreamResponse]]
 
 
 class Console:
-    def __init__(self, rt: Runtime, signer: SessionSigner):
+    def __init__(self, rt: Runtime, signer: Signer):
         self.rt = rt
         self.signer = signer
         self.zone = ZoneInfo(rt.settings.gateway.timezone)
+        self.sessions = Sessions(rt.store, rt.settings.file.ops.session_hours * 3600)
+        self.passwords = PasswordWork()
+        self.throttle = LoginThrottle()
+        # Set on shutdown: open live-log streams end at once instead of holding the stop.
+        self.stopping = asyncio.Event()
 
     # -- plumbing ---------------------------------------------------------------------
 
     def page(self, handler: Page) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         async def wrapped(request: web.Request) -> web.StreamResponse:
-            cookie = request.cookies.get(COOKIE)
-            op = self.signer.load(cookie)
+            cookie = request.cookies.get(COOKIE, "")
+            op = await self.sessions.load(cookie)
             if op is None:
                 raise web.HTTPSeeOther("/ops/login")
             if request.method == "POST":
                 form = await request.post()
-                if form.get("csrf") != self.signer.csrf_token(cookie or ""):
+                if not self.signer.check_csrf(cookie, form.get("csrf")):
                     raise web.HTTPForbidden(text="Sesi tidak sah. Muat ulang halaman.")
             return await handler(request, op)
 
@@ -64,15 +88,37 @@ class Console:
         self, name: str, request: web.Request, op: OperatorSession | None, **ctx: Any
     ) -> web.Response:
         cookie = request.cookies.get(COOKIE, "")
-        flash = request.query.get("pesan")
+        # Flash messages come from a cookie this server signed, never from the URL.
+        flash = self.signer.load(request.cookies.get(FLASH_COOKIE))
+        if flash and flash.get("s") != (op.session_id[:16] if op else ""):
+            flash = None
+        ctx.setdefault("csrf", self.signer.csrf_token(cookie) if cookie else "")
         ctx.update(
             op=op,
-            csrf=self.signer.csrf_token(cookie) if cookie else "",
             training=self.rt.settings.lapor.mode == "sandbox",
-            flash=flash,
-            flash_kind="galat" if request.query.get("galat") else "ok",
+            flash=flash and flash.get("m"),
+            flash_kind="galat" if flash and flash.get("k") == "galat" else "ok",
+            zone_name=self.rt.settings.gateway.timezone,
         )
-        return aiohttp_jinja2.render_template(name, request, ctx)
+        resp = aiohttp_jinja2.render_template(name, request, ctx)
+        if FLASH_COOKIE in request.cookies:
+            resp.del_cookie(FLASH_COOKIE, path="/ops")
+        return resp
+
+    def redirect(
+        self, location: str, op: OperatorSession | None, message: str, *, error: bool = False
+    ) -> NoReturn:
+        """303 to `location`, which then shows `message` once."""
+        resp = web.HTTPSeeOther(location)
+        value = {
+            "m": message,
+            "k": "galat" if error else "ok",
+            "s": op.session_id[:16] if op else "",
+        }
+        resp.set_cookie(
+            FLASH_COOKIE, self.signer.dump(value), httponly=True, samesite="Strict", path="/ops"
+        )
+        raise resp
 
     def regions_for(self, op: OperatorSession) -> list[Any]:
         regions = sorted(self.rt.settings.regions.values(), key=lambda r: r.name)
@@ -92,6 +138,9 @@ class Console:
         ]
         return ", ".join(p for p in parts if p) or "-"
 
+    def local_time(self, ts: datetime, fmt: str = "%d-%m-%Y %H:%M") -> str:
+        return ts.astimezone(self.zone).strftime(fmt)
+
     def complaint_view(self, op: OperatorSession, c: Complaint, r: Reporter | None) -> dict:
         return {
             "id": c.id,
@@ -100,7 +149,7 @@ class Console:
             "channel": c.channel,
             "status": c.status,
             "status_label": STATUS_LABELS.get(c.status, c.status),
-            "received": c.received_at.astimezone(self.zone).strftime("%d-%m-%Y %H:%M"),
+            "received": self.local_time(c.received_at),
             "subject": c.subject,
             "text": c.text,
             "anonymous": c.anonymous,
@@ -112,35 +161,84 @@ class Console:
 
     # -- sign in ----------------------------------------------------------------------
 
+    def _login_page(
+        self, request: web.Request, status: int = 200, error: str | None = None
+    ) -> web.Response:
+        """The form carries a CSRF token bound to a random cookie set with it."""
+        nonce = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(16)
+        resp = self.render(
+            "ops_login.html",
+            request,
+            None,
+            error=error,
+            csrf=self.signer.csrf_token("login:" + nonce),
+        )
+        resp.set_status(status)
+        resp.set_cookie(LOGIN_COOKIE, nonce, httponly=True, samesite="Strict", path="/ops")
+        return resp
+
     async def login_form(self, request: web.Request) -> web.Response:
-        return self.render("ops_login.html", request, None)
+        if await self.sessions.load(request.cookies.get(COOKIE)):
+            raise web.HTTPSeeOther("/ops/")
+        return self._login_page(request)
 
     async def login(self, request: web.Request) -> web.Response:
         form = await request.post()
-        op = await authenticate(
-            self.rt.store, str(form.get("name", "")), str(form.get("password", ""))
-        )
-        if op is None:
-            resp = self.render(
-                "ops_login.html", request, None, error="Nama pengguna atau kata sandi salah."
+        nonce = request.cookies.get(LOGIN_COOKIE, "")
+        if not nonce or not self.signer.check_csrf("login:" + nonce, form.get("csrf")):
+            return self._login_page(
+                request, 403, "Formulir masuk kedaluwarsa. Silakan isi dan kirim lagi."
             )
-            resp.set_status(401)
+        name = str(form.get("name", "")).strip()[:64]
+        password = str(form.get("password", ""))
+        address = request.remote or "-"
+        wait = self.throttle.wait_s(name, address)
+        if wait > 0:
+            log.warning("ops login refused: throttled", extra={"account": name, "address": address})
+            resp = self._login_page(
+                request,
+                429,
+                "Terlalu banyak percobaan masuk yang gagal. "
+                f"Coba lagi dalam {math.ceil(wait)} detik.",
+            )
+            resp.headers["Retry-After"] = str(math.ceil(wait))
             return resp
+        try:
+            account = await authenticate(self.rt.store, self.passwords, name, password)
+        except Busy:
+            return self._login_page(request, 503, "Server sedang sibuk. Coba lagi sebentar lagi.")
+        if account is None:
+            self.throttle.failed(name, address)
+            # The name and address only: never the password that was tried.
+            log.warning("ops login failed", extra={"account": name, "address": address})
+            return self._login_page(request, 401, "Nama pengguna atau kata sandi salah.")
+        self.throttle.succeeded(name)
+        log.info("ops login", extra={"account": name, "address": address})
+        token = await self.sessions.start(account.id)
         resp = web.HTTPSeeOther("/ops/")
         resp.set_cookie(
             COOKIE,
-            self.signer.dump(op),
+            token,
             httponly=True,
             samesite="Strict",
-            max_age=int(self.signer.max_age_s),
+            max_age=int(self.sessions.max_age_s),
             path="/ops",
             secure=self.rt.settings.http.public_url.startswith("https://"),
         )
+        resp.del_cookie(LOGIN_COOKIE, path="/ops")
         raise resp
 
     async def logout(self, request: web.Request, op: OperatorSession) -> web.Response:
+        await self.sessions.end(op.session_id)
         resp = web.HTTPSeeOther("/ops/login")
         resp.del_cookie(COOKIE, path="/ops")
+        resp.set_cookie(
+            FLASH_COOKIE,
+            self.signer.dump({"m": "Anda sudah keluar.", "k": "ok", "s": ""}),
+            httponly=True,
+            samesite="Strict",
+            path="/ops",
+        )
         raise resp
 
     # -- pages ------------------------------------------------------------------------
@@ -161,31 +259,103 @@ class Console:
         )
 
     async def event_stream(self, request: web.Request, op: OperatorSession) -> web.StreamResponse:
-        after = int(request.query.get("after", "0") or 0)
-        return await stream.stream(request, self.rt.store, op, self.zone, after)
-
-    async def inbox(self, request: web.Request, op: OperatorSession) -> web.Response:
-        query = (
-            select(InboundMessage)
-            .where(InboundMessage.outcome.in_(("unrouted", "rejected")))
-            .order_by(InboundMessage.id.desc())
-            .limit(INBOX_LIMIT)
+        # A reconnecting EventSource names the last row it saw; nothing is sent twice.
+        raw = request.headers.get("Last-Event-ID") or request.query.get("after") or "0"
+        after = int(raw) if raw.isdigit() else 0
+        return await stream.stream(
+            request,
+            self.rt.store,
+            op,
+            self.zone,
+            after,
+            alive=lambda: self.sessions.by_id(op.session_id),
+            stopping=self.stopping,
         )
+
+    # -- inbox: unrouted and rejected messages ----------------------------------------
+
+    def _inbox_query(self, op: OperatorSession, handled: bool) -> Any:
+        query = select(InboundMessage).where(InboundMessage.outcome.in_(("unrouted", "rejected")))
+        if handled:
+            query = query.where(
+                or_(
+                    InboundMessage.handled_at.is_not(None), InboundMessage.complaint_id.is_not(None)
+                )
+            )
+        else:
+            query = query.where(
+                InboundMessage.handled_at.is_(None), InboundMessage.complaint_id.is_(None)
+            )
         if not op.is_admin:
             query = query.where(InboundMessage.region_code == op.region)
+        return query
+
+    def _can_become_complaint(self, m: InboundMessage) -> str | None:
+        """None when "Jadikan aduan" can succeed; else why not, for the operator."""
+        regions = self.rt.settings.region_rules()
+        if not regions:
+            return "Belum ada wilayah."
+        raw = RawMessage(
+            channel=Channel(m.channel),
+            external_id=m.external_id,
+            sender=m.sender,
+            recipient=m.recipient,
+            text=m.text,
+            received_at=m.received_at,
+            meta=m.meta,
+            region_hint=m.region_code or regions[0].code,
+            sender_name=m.sender_name,
+        )
+        verdict = normalize(
+            raw,
+            regions,
+            short_code=self.rt.settings.channels.sms.short_code,
+            limits=self.rt.settings.limits,
+        )
+        if isinstance(verdict, Normalized):
+            return None
+        return stream.REASON_LABELS.get(verdict.reason.value, "Isi pesan tidak dapat dipakai.")
+
+    async def inbox(self, request: web.Request, op: OperatorSession) -> web.Response:
+        handled = request.query.get("tampil") == "selesai"
+        before = request.query.get("sebelum", "")
+        query = self._inbox_query(op, handled)
+        if before.isdigit():
+            query = query.where(InboundMessage.id < int(before))
+        query = query.order_by(InboundMessage.id.desc()).limit(INBOX_PAGE + 1)
         async with self.rt.store.reader() as session:
-            rows = (await session.scalars(query)).all()
+            rows = list((await session.scalars(query)).all())
+            waiting = await session.scalar(
+                select(func.count()).select_from(self._inbox_query(op, False).subquery())
+            )
+            refs = dict(
+                (
+                    await session.execute(
+                        select(Complaint.id, Complaint.tracking_ref).where(
+                            Complaint.id.in_([m.complaint_id for m in rows if m.complaint_id])
+                        )
+                    )
+                ).all()
+            )
+        more = len(rows) > INBOX_PAGE
+        rows = rows[:INBOX_PAGE]
+        regions = self.regions_for(op)
         messages = [
             {
                 "id": m.id,
-                "time": m.ingested_at.astimezone(self.zone).strftime("%d-%m %H:%M"),
+                "time": self.local_time(m.ingested_at),
                 "channel": m.channel,
                 "sender": mask_sender(m.sender),
                 "text": m.text[:300],
                 "outcome": m.outcome,
                 "outcome_label": stream.OUTCOME_LABELS.get(m.outcome, m.outcome),
-                "reason": m.reason,
+                "reason": stream.REASON_LABELS.get(m.reason or "", m.reason or ""),
                 "region": m.region_code,
+                "blocked": None if handled else self._can_become_complaint(m),
+                "complaint_ref": refs.get(m.complaint_id or ""),
+                "handled_by": m.handled_by,
+                "handled_at": self.local_time(m.handled_at) if m.handled_at else "",
+                "dismiss_reason": m.dismiss_reason,
             }
             for m in rows
         ]
@@ -195,9 +365,44 @@ class Console:
             op,
             nav="inbox",
             messages=messages,
-            regions=self.regions_for(op),
-            can_act=True,
+            regions=regions,
+            handled=handled,
+            waiting=waiting,
+            newer=bool(before),
+            older=rows[-1].id if more and rows else None,
         )
+
+    async def _inbox_message(self, op: OperatorSession, inbound_id: int) -> InboundMessage:
+        async with self.rt.store.reader() as session:
+            message = await session.get(InboundMessage, inbound_id)
+        if message is None or not op.may_see(message.region_code):
+            raise web.HTTPNotFound(text="Pesan tidak ditemukan.")
+        return message
+
+    async def inbox_assign(self, request: web.Request, op: OperatorSession) -> web.Response:
+        inbound_id = int(request.match_info["id"])
+        await self._inbox_message(op, inbound_id)
+        region = str((await request.post()).get("region", ""))
+        return await self._decide(
+            "/ops/inbox",
+            op,
+            lambda: review.assign(
+                self.rt.store, self.rt.settings, str(inbound_id), region, by=op.name
+            ),
+            "Pesan dijadikan aduan {ref} untuk wilayah {region}.",
+        )
+
+    async def inbox_dismiss(self, request: web.Request, op: OperatorSession) -> web.Response:
+        inbound_id = int(request.match_info["id"])
+        await self._inbox_message(op, inbound_id)
+        reason = str((await request.post()).get("reason", ""))
+        try:
+            await review.dismiss(self.rt.store, inbound_id, reason, by=op.name)
+        except review.ReviewError as e:
+            self.redirect("/ops/inbox", op, str(e), error=True)
+        self.redirect("/ops/inbox", op, f"Pesan #{inbound_id} dibuang sebagai spam.")
+
+    # -- complaints and the review queue ----------------------------------------------
 
     async def review_page(self, request: web.Request, op: OperatorSession) -> web.Response:
         async with self.rt.store.reader() as session:
@@ -235,19 +440,27 @@ class Console:
         return complaint
 
     async def _decide(
-        self, back: str, action: Callable[[], Awaitable[review.Decision]], done: str
-    ) -> web.Response:
+        self,
+        back: str,
+        op: OperatorSession,
+        action: Callable[[], Awaitable[review.Decision]],
+        done: str | Callable[[review.Decision], str],
+    ) -> NoReturn:
         try:
             decision = await action()
         except review.ReviewError as e:
-            raise web.HTTPSeeOther(f"{back}?{urlencode({'pesan': str(e), 'galat': 1})}") from e
-        message = done.format(ref=decision.tracking_ref, region=decision.region_code)
-        raise web.HTTPSeeOther(f"{back}?{urlencode({'pesan': message})}")
+            self.redirect(back, op, str(e), error=True)
+        if callable(done):
+            message = done(decision)
+        else:
+            message = done.format(ref=decision.tracking_ref, region=decision.region_code)
+        self.redirect(back, op, message)
 
     async def approve(self, request: web.Request, op: OperatorSession) -> web.Response:
         c = await self._scoped_complaint(op, request.match_info["id"])
         return await self._decide(
             "/ops/review",
+            op,
             lambda: review.approve(self.rt.store, self.rt.settings, c.id, by=op.name),
             "Aduan {ref} disetujui dan diantrekan ke LAPOR!.",
         )
@@ -255,10 +468,16 @@ class Console:
     async def reject(self, request: web.Request, op: OperatorSession) -> web.Response:
         c = await self._scoped_complaint(op, request.match_info["id"])
         reason = str((await request.post()).get("reason", ""))
+
+        def done(d: review.Decision) -> str:
+            told = "pelapor diberi tahu" if d.reply_queued else "pelapor tidak dapat dibalas"
+            return f"Aduan {d.tracking_ref} ditolak; {told}."
+
         return await self._decide(
             "/ops/review",
+            op,
             lambda: review.reject(self.rt.store, self.rt.settings, c.id, reason, by=op.name),
-            "Aduan {ref} ditolak; pelapor diberi tahu.",
+            done,
         )
 
     async def assign(self, request: web.Request, op: OperatorSession) -> web.Response:
@@ -266,29 +485,21 @@ class Console:
         region = str((await request.post()).get("region", ""))
         return await self._decide(
             "/ops/review",
+            op,
             lambda: review.assign(self.rt.store, self.rt.settings, c.id, region, by=op.name),
             "Aduan {ref} dialihkan ke wilayah {region}.",
         )
 
-    async def inbox_assign(self, request: web.Request, op: OperatorSession) -> web.Response:
-        inbound_id = int(request.match_info["id"])
-        async with self.rt.store.reader() as session:
-            message = await session.get(InboundMessage, inbound_id)
-        if message is None or not op.may_see(message.region_code):
-            raise web.HTTPNotFound(text="Pesan tidak ditemukan.")
-        region = str((await request.post()).get("region", ""))
-        return await self._decide(
-            "/ops/inbox",
-            lambda: review.assign(
-                self.rt.store, self.rt.settings, str(inbound_id), region, by=op.name
-            ),
-            "Pesan dijadikan aduan {ref} untuk wilayah {region}.",
-        )
-
     async def stats_page(self, request: web.Request, op: OperatorSession) -> web.Response:
         async with self.rt.store.reader() as session:
-            data = await intake_stats(session)
+            data = await intake_stats(session, zone=self.zone)
         if not op.is_admin:
             data = {k: [r for r in v if r["region"] == op.region] for k, v in data.items()}
+        for rows in data.values():
+            for r in rows:
+                if "outcome" in r:
+                    r["outcome_label"] = stream.OUTCOME_LABELS.get(r["outcome"], r["outcome"])
+                if "status" in r:
+                    r["status_label"] = STATUS_LABELS.get(r["status"], r["status"])
         windows = [("today", "Hari ini"), ("7d", "7 hari terakhir"), ("all", "Sepanjang waktu")]
         return self.render("ops_stats.html", request, op, nav="stats", stats=data, windows=windows)

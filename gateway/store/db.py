@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from gateway.logsafe import redact
 from gateway.store.sqlite_writer import WriterThread, connector
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -26,6 +27,10 @@ T = TypeVar("T")
 
 class StoreUnavailable(Exception):
     """The database could not be reached or refused the work; the caller must not ack."""
+
+    def __init__(self, message: str):
+        # Driver errors may quote the URL they tried; its password never goes further.
+        super().__init__(redact(message))
 
 
 class NotMigrated(Exception):

@@ -95,6 +95,11 @@ class InboundMessage(Base):
     complaint_id: Mapped[str | None] = mapped_column(String(36))
     meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
     attachments: Mapped[list[Any]] = mapped_column(default=list)
+    # An unrouted/rejected message an operator dealt with (made a complaint, or dismissed
+    # with a reason): it leaves the console's inbox and keeps its history.
+    handled_at: Mapped[datetime | None]
+    handled_by: Mapped[str | None] = mapped_column(String(64))
+    dismiss_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class Reporter(Base):
@@ -237,3 +242,18 @@ class Operator(Base):
     region_code: Mapped[str | None] = mapped_column(String(8))
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    disabled_at: Mapped[datetime | None]
+
+
+class OperatorSession(Base):
+    """A console sign-in. The cookie holds a random token, the row its sha256: deleting
+    the row (logout, password change, disable, role or region change) ends it at once."""
+
+    __tablename__ = "operator_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    operator_id: Mapped[int] = mapped_column(
+        ForeignKey("operators.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]

@@ -4,46 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
-from collections.abc import AsyncIterator
 
-import pytest
-from aiohttp.test_utils import TestClient, TestServer
-from argon2 import PasswordHasher
+from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
-from gateway.app import build_http_app, build_runtime
 from gateway.runtime import Runtime
-from gateway.settings import Settings
-from gateway.store.db import Store
-from gateway.store.models import Complaint, Operator
+from gateway.store.models import Complaint
 from normalizer.types import Channel, Reporter
+from tests.ops.conftest import csrf, login
 from tests.support import make_raw
-
-PASSWORD = "kata-sandi-uji"
-
-
-@pytest.fixture
-async def console(settings: Settings, store: Store) -> AsyncIterator[tuple[TestClient, Runtime]]:
-    hashed = PasswordHasher().hash(PASSWORD)
-    async with store.transaction() as s:
-        s.add(Operator(name="admin", role="admin", region_code=None, password_hash=hashed))
-        s.add(Operator(name="agam", role="operator", region_code="AGAM", password_hash=hashed))
-    rt = build_runtime(settings, store)
-    async with TestClient(TestServer(build_http_app(rt))) as client:
-        yield client, rt
-
-
-async def login(client: TestClient, name: str, password: str = PASSWORD) -> int:
-    resp = await client.post(
-        "/ops/login", data={"name": name, "password": password}, allow_redirects=False
-    )
-    return resp.status
-
-
-async def csrf(client: TestClient) -> str:
-    page = await (await client.get("/ops/stats")).text()
-    return re.search(r'name="csrf" value="([^"]+)"', page).group(1)
 
 
 async def test_pages_need_sign_in(console: tuple[TestClient, Runtime]) -> None:
@@ -161,7 +130,7 @@ async def test_review_decisions_from_the_console(console: tuple[TestClient, Runt
     resp = await client.post(f"/ops/complaints/{held.complaint_id}/approve", data={"csrf": token})
     assert "disetujui" in await resp.text()
     resp = await client.post(f"/ops/complaints/{held.complaint_id}/approve", data={"csrf": token})
-    assert "hanya aduan pending_review" in await resp.text()  # the operator is told why
+    assert "hanya aduan yang menunggu tinjauan" in await resp.text()  # the operator is told why
     resp = await client.post(
         f"/ops/complaints/{wrong.complaint_id}/assign", data={"csrf": token, "region": "SBY"}
     )

@@ -24,7 +24,7 @@ async def test_review_holds_until_approved(runtime: Runtime, sandbox: RunningSan
 
     decision = await approve(runtime.store, runtime.settings, result.tracking_ref)
     assert decision.status == "queued"
-    with pytest.raises(ReviewError, match="hanya aduan pending_review"):
+    with pytest.raises(ReviewError, match="hanya aduan yang menunggu tinjauan"):
         await approve(runtime.store, runtime.settings, result.tracking_ref)
     await drain(worker)
     await worker.client.close()
@@ -36,7 +36,10 @@ async def test_review_holds_until_approved(runtime: Runtime, sandbox: RunningSan
 async def test_reject_tells_the_citizen_politely(runtime: Runtime) -> None:
     register(runtime)
     result = await runtime.intake.submit(make_raw("BEBEJA minta pulsa gratis dong"))
-    await reject(runtime.store, runtime.settings, result.complaint_id, "bukan aduan layanan publik")
+    first = await reject(
+        runtime.store, runtime.settings, result.complaint_id, "bukan aduan layanan publik"
+    )
+    assert first.reply_queued
     c = await complaint(runtime, result.complaint_id)
     assert (c.status, c.status_reason) == ("rejected_by_operator", "bukan aduan layanan publik")
     (reply,) = [r for r in await outbox_rows(runtime, "reply") if r.payload["purpose"] != "receipt"]
@@ -51,7 +54,7 @@ async def test_reject_tells_the_citizen_politely(runtime: Runtime) -> None:
     # Reassigned and rejected again: recorded, and the citizen is not told a second time.
     await assign(runtime.store, runtime.settings, c.tracking_ref, "PDG")
     decision = await reject(runtime.store, runtime.settings, c.tracking_ref, "tetap bukan aduan")
-    assert decision.status == "rejected_by_operator"
+    assert decision.status == "rejected_by_operator" and not decision.reply_queued
     purposes = [r.payload["purpose"] for r in await outbox_rows(runtime, "reply")]
     assert purposes == ["receipt", "rejected_by_operator"]
     outcomes = [e["outcome"] for e in await events_of(runtime, "review")]
@@ -101,7 +104,7 @@ async def test_review_and_outbox_cli(runtime: Runtime) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == [result.tracking_ref, "PDG", "queued"]
     again = run_cli(config, "complaints", "approve", result.tracking_ref)
-    assert again.returncode == 1 and "hanya aduan pending_review" in again.stderr
+    assert again.returncode == 1 and "hanya aduan yang menunggu tinjauan" in again.stderr
     status = run_cli(config, "outbox", "status", "--json")
     assert json.loads(status.stdout)["counts"]["forward"] == {"pending": 1}
     bad = run_cli(config, "outbox", "retry")

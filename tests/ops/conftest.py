@@ -1,0 +1,46 @@
+"""The console under test: a real HTTP app on a socket, with an admin and an AGAM operator."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from argon2 import PasswordHasher
+
+from gateway.app import build_http_app, build_runtime
+from gateway.runtime import Runtime
+from gateway.settings import Settings
+from gateway.store.db import Store
+from gateway.store.models import Operator
+
+PASSWORD = "kata-sandi-uji"
+
+
+@pytest.fixture
+async def console(settings: Settings, store: Store) -> AsyncIterator[tuple[TestClient, Runtime]]:
+    hashed = PasswordHasher().hash(PASSWORD)
+    async with store.transaction() as s:
+        s.add(Operator(name="admin", role="admin", region_code=None, password_hash=hashed))
+        s.add(Operator(name="agam", role="operator", region_code="AGAM", password_hash=hashed))
+    rt = build_runtime(settings, store)
+    async with TestClient(TestServer(build_http_app(rt))) as client:
+        yield client, rt
+
+
+async def login(client: TestClient, name: str, password: str = PASSWORD) -> int:
+    """Sign in as a browser does: the form first (its CSRF token and cookie), then the post."""
+    form = await (await client.get("/ops/login")).text()
+    token = re.search(r'name="csrf" value="([^"]+)"', form).group(1)
+    resp = await client.post(
+        "/ops/login",
+        data={"name": name, "password": password, "csrf": token},
+        allow_redirects=False,
+    )
+    return resp.status
+
+
+async def csrf(client: TestClient) -> str:
+    page = await (await client.get("/ops/stats")).text()
+    return re.search(r'name="csrf" value="([^"]+)"', page).group(1)
