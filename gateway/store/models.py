@@ -110,7 +110,14 @@ class Reporter(Base):
 
 class Complaint(Base):
     __tablename__ = "complaints"
-    __table_args__ = (Index("ix_complaints_region_status", "region_code", "status"),)
+    __table_args__ = (
+        Index("ix_complaints_region_status", "region_code", "status"),
+        # The console's lists: newest first, keyset-paged, per region and status.
+        Index("ix_complaints_received", "received_at", "id"),
+        Index("ix_complaints_region_received", "region_code", "received_at", "id"),
+        Index("ix_complaints_status_received", "status", "received_at", "id"),
+        Index("ix_complaints_lapor_tracking_id", "lapor_tracking_id"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     tracking_ref: Mapped[str] = mapped_column(String(20), unique=True)
@@ -135,6 +142,8 @@ class Complaint(Base):
     lapor_status: Mapped[str | None] = mapped_column(String(64))
     possible_duplicate_of: Mapped[str | None] = mapped_column(String(36))
     notes: Mapped[list[Any]] = mapped_column(default=list)
+    # First successful forward to LAPOR: the follow-up SLA counts from here.
+    forwarded_at: Mapped[datetime | None]
 
 
 class OutboxItem(Base):
@@ -166,6 +175,8 @@ class Event(Base):
     """The ingestion log: append-only, read by `log --follow` and the console."""
 
     __tablename__ = "events"
+    # A complaint's timeline on its detail page.
+    __table_args__ = (Index("ix_events_complaint", "complaint_id", "id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     ts: Mapped[datetime] = mapped_column(default=utcnow, index=True)
@@ -226,4 +237,16 @@ class Operator(Base):
     role: Mapped[str] = mapped_column(String(16))  # admin | operator
     region_code: Mapped[str | None] = mapped_column(String(8))
     password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ComplaintNote(Base):
+    """An operator's internal note on a complaint: never sent to LAPOR or the citizen."""
+
+    __tablename__ = "complaint_notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    complaint_id: Mapped[str] = mapped_column(ForeignKey("complaints.id"), index=True)
+    author: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
