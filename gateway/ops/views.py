@@ -23,6 +23,7 @@ from gateway.ops.auth import COOKIE, OperatorSession, SessionSigner, authenticat
 from gateway.ops.masking import mask_email, mask_name, mask_phone, mask_sender
 from gateway.queries import intake_stats, list_complaints
 from gateway.runtime import Runtime
+from gateway.sla import working_days
 from gateway.store.models import Complaint, InboundMessage, Reporter
 
 STATUS_LABELS = {
@@ -43,6 +44,7 @@ class Console:
         self.rt = rt
         self.signer = signer
         self.zone = ZoneInfo(rt.settings.gateway.timezone)
+        self.calendar = working_days(rt.settings)
 
     # -- plumbing ---------------------------------------------------------------------
 
@@ -108,6 +110,7 @@ class Console:
             "possible_duplicate_of": c.possible_duplicate_of,
             "lapor_tracking_id": c.lapor_tracking_id,
             "reporter": self.reporter_text(op, c, r),
+            "overdue": self.calendar.is_overdue(c),
         }
 
     # -- sign in ----------------------------------------------------------------------
@@ -209,20 +212,6 @@ class Console:
             nav="review",
             complaints=[self.complaint_view(op, c, r) for c, r in rows],
             regions=sorted(self.rt.settings.regions.values(), key=lambda r: r.name),
-        )
-
-    async def complaints_page(self, request: web.Request, op: OperatorSession) -> web.Response:
-        status = request.query.get("status") or None
-        async with self.rt.store.reader() as session:
-            rows = await list_complaints(session, status=status, region=op.scope)
-        return self.render(
-            "ops_complaints.html",
-            request,
-            op,
-            nav="complaints",
-            complaints=[self.complaint_view(op, c, r) for c, r in reversed(rows)],
-            statuses=list(STATUS_LABELS.items()),
-            status=status,
         )
 
     # -- decisions (the same functions as `lapor-gateway complaints approve|reject|assign`) --

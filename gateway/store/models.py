@@ -117,6 +117,7 @@ class Complaint(Base):
         Index("ix_complaints_region_received", "region_code", "received_at", "id"),
         Index("ix_complaints_status_received", "status", "received_at", "id"),
         Index("ix_complaints_lapor_tracking_id", "lapor_tracking_id"),
+        Index("ix_complaints_possible_duplicate_of", "possible_duplicate_of"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -144,6 +145,9 @@ class Complaint(Base):
     notes: Mapped[list[Any]] = mapped_column(default=list)
     # First successful forward to LAPOR: the follow-up SLA counts from here.
     forwarded_at: Mapped[datetime | None]
+    # Why LAPOR refused this report's status (e.g. its tracking id is unknown there); set by
+    # status sync, cleared by the next good answer or an operator's close / re-send.
+    lapor_sync_error: Mapped[str | None] = mapped_column(Text)
 
 
 class OutboxItem(Base):

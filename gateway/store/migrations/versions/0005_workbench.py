@@ -1,4 +1,4 @@
-"""operators' workbench: internal notes, forwarded_at for the follow-up SLA, list indexes
+"""operators' workbench: notes, forwarded_at (follow-up SLA), lapor_sync_error, list indexes
 
 Revision ID: 0005
 Revises: 0001
@@ -43,6 +43,7 @@ def upgrade() -> None:
                 "forwarded_at", gateway.store.models.UTCDateTime(timezone=True), nullable=True
             )
         )
+        batch_op.add_column(sa.Column("lapor_sync_error", sa.Text(), nullable=True))
         batch_op.create_index("ix_complaints_received", ["received_at", "id"], unique=False)
         batch_op.create_index(
             "ix_complaints_region_received", ["region_code", "received_at", "id"], unique=False
@@ -52,6 +53,9 @@ def upgrade() -> None:
         )
         batch_op.create_index(
             "ix_complaints_lapor_tracking_id", ["lapor_tracking_id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_complaints_possible_duplicate_of", ["possible_duplicate_of"], unique=False
         )
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.create_index("ix_events_complaint", ["complaint_id", "id"], unique=False)
@@ -73,10 +77,12 @@ def downgrade() -> None:
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.drop_index("ix_events_complaint")
     with op.batch_alter_table("complaints", schema=None) as batch_op:
+        batch_op.drop_index("ix_complaints_possible_duplicate_of")
         batch_op.drop_index("ix_complaints_lapor_tracking_id")
         batch_op.drop_index("ix_complaints_status_received")
         batch_op.drop_index("ix_complaints_region_received")
         batch_op.drop_index("ix_complaints_received")
+        batch_op.drop_column("lapor_sync_error")
         batch_op.drop_column("forwarded_at")
     with op.batch_alter_table("complaint_notes", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_complaint_notes_complaint_id"))
