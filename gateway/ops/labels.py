@@ -86,9 +86,11 @@ def describe_event(e: Event) -> str:
         case ("review", "assigned"):
             return f"Dijadikan aduan dari pesan masuk #{d.get('inbound_id', '?')}{_by(d)}"
         case ("review", "closed"):
-            return f"Ditutup{_by(d)}: {e.reason or ''}".rstrip(": ")
+            old = d.get("previous_lapor_tracking_id", "?")
+            return f"Ditutup{_by(d)}: no. lacak {old} tidak dikenal LAPOR!"
         case ("review", "resent"):
-            return f"Dikirim ulang ke LAPOR! sebagai laporan baru{_by(d)}"
+            old = d.get("previous_lapor_tracking_id", "?")
+            return f"Dikirim ulang ke LAPOR!{_by(d)}: no. lacak {old} tidak dikenal LAPOR!"
         case ("forward", "forwarded"):
             return f"Diteruskan ke LAPOR!, no. lacak {d.get('lapor_tracking_id', '?')}{attempt}"
         case ("forward", "retry"):

@@ -9,46 +9,24 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
-from argon2 import PasswordHasher
+from aiohttp.test_utils import TestClient
 from sqlalchemy import select, update
 
-from gateway.app import build_http_app, build_runtime
 from gateway.runtime import Runtime
 from gateway.settings import Settings
 from gateway.store.db import Store
 from gateway.store.models import Complaint, ComplaintNote
 from normalizer.types import Channel
+from tests.ops.workbench_support import csrf, login, open_console
 from tests.support import make_raw
 
-PASSWORD = "kata-sandi-uji"
 LONG_AGO = datetime.now(UTC) - timedelta(days=40)
 
 
 @pytest.fixture
 async def console(settings: Settings, store: Store) -> AsyncIterator[tuple[TestClient, Runtime]]:
-    hashed = PasswordHasher().hash(PASSWORD)
-    async with store.transaction() as s:
-        from gateway.store.models import Operator
-
-        s.add(Operator(name="admin", role="admin", region_code=None, password_hash=hashed))
-        s.add(Operator(name="agam", role="operator", region_code="AGAM", password_hash=hashed))
-    rt = build_runtime(settings, store)
-    async with TestClient(TestServer(build_http_app(rt))) as client:
-        yield client, rt
-
-
-async def login(client: TestClient, name: str) -> None:
-    client.session.cookie_jar.clear()
-    resp = await client.post(
-        "/ops/login", data={"name": name, "password": PASSWORD}, allow_redirects=False
-    )
-    assert resp.status == 303
-
-
-async def csrf(client: TestClient) -> str:
-    page = await (await client.get("/ops/complaints")).text()
-    return re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    async with open_console(settings, store) as opened:
+        yield opened
 
 
 async def test_detail_shows_everything_and_keeps_notes(
