@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -31,6 +31,14 @@ from gateway.store.models import Complaint, utcnow
 
 VERIFY_STAGE = ("pending_review", "queued", "failed")
 FOLLOWUP_STAGE = ("forwarded",)
+
+
+class Timed(Protocol):
+    """What the SLA reads of a complaint (an ORM row or a selected tuple of these)."""
+
+    status: str
+    received_at: datetime
+    forwarded_at: datetime | None
 
 
 class SlaConfig(Section):
@@ -115,16 +123,16 @@ class WorkingDays:
 
     # -- per complaint ----------------------------------------------------------------------
 
-    def verify_due(self, c: Complaint) -> datetime:
+    def verify_due(self, c: Timed) -> datetime:
         return self.due(c.received_at, self.cfg.verify_working_days)
 
-    def followup_due(self, c: Complaint) -> datetime | None:
+    def followup_due(self, c: Timed) -> datetime | None:
         forwarded_at = c.forwarded_at
         if forwarded_at is None:
             return None
         return self.due(forwarded_at, self.cfg.followup_working_days)
 
-    def is_overdue(self, c: Complaint, now: datetime | None = None) -> bool:
+    def is_overdue(self, c: Timed, now: datetime | None = None) -> bool:
         now = now or utcnow()
         if c.status in VERIFY_STAGE:
             return self.verify_due(c) < now
@@ -133,7 +141,7 @@ class WorkingDays:
             return due is not None and due < now
         return False
 
-    def sla_json(self, c: Complaint, now: datetime | None = None) -> dict[str, Any]:
+    def sla_json(self, c: Timed, now: datetime | None = None) -> dict[str, Any]:
         """`complaints list --json`'s `sla`: ISO 8601 in the configured zone."""
         followup = self.followup_due(c)
         return {
@@ -152,7 +160,7 @@ class WorkingDays:
             and_(Complaint.status.in_(FOLLOWUP_STAGE), Complaint.forwarded_at < followup_cut),
         )
 
-    def on_time(self, c: Complaint) -> bool | None:
+    def on_time(self, c: Timed) -> bool | None:
         """Was it forwarded by its verify due moment? None while it is not forwarded."""
         if c.forwarded_at is None:
             return None

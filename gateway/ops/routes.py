@@ -32,7 +32,6 @@ def register(rt: Runtime) -> None:
             web.get("/ops/events/stream", page(console.event_stream)),
             web.get("/ops/inbox", page(console.inbox)),
             web.get("/ops/review", page(console.review_page)),
-            web.get("/ops/stats", page(console.stats_page)),
             web.post("/ops/complaints/{id}/approve", page(console.approve)),
             web.post("/ops/complaints/{id}/reject", page(console.reject)),
             web.post("/ops/complaints/{id}/assign", page(console.assign)),

@@ -21,7 +21,7 @@ from gateway import events, review
 from gateway.ops import stream
 from gateway.ops.auth import COOKIE, OperatorSession, SessionSigner, authenticate
 from gateway.ops.masking import mask_email, mask_name, mask_phone, mask_sender
-from gateway.queries import intake_stats, list_complaints
+from gateway.queries import list_complaints
 from gateway.runtime import Runtime
 from gateway.sla import working_days
 from gateway.store.models import Complaint, InboundMessage, Reporter
@@ -273,11 +273,3 @@ class Console:
             ),
             "Pesan dijadikan aduan {ref} untuk wilayah {region}.",
         )
-
-    async def stats_page(self, request: web.Request, op: OperatorSession) -> web.Response:
-        async with self.rt.store.reader() as session:
-            data = await intake_stats(session)
-        if not op.is_admin:
-            data = {k: [r for r in v if r["region"] == op.region] for k, v in data.items()}
-        windows = [("today", "Hari ini"), ("7d", "7 hari terakhir"), ("all", "Sepanjang waktu")]
-        return self.render("ops_stats.html", request, op, nav="stats", stats=data, windows=windows)

@@ -8,7 +8,7 @@ from functools import partial
 
 from aiohttp import web
 
-from gateway.ops import complaint_detail, complaint_search, outbox_view
+from gateway.ops import complaint_detail, complaint_search, monitoring, outbox_view
 from gateway.ops.auth import OperatorSession
 from gateway.ops.views import Console
 
@@ -24,6 +24,8 @@ def routes(console: Console) -> list[web.RouteDef]:
         web.get("/ops/complaints", page(complaint_search.complaints_page)),
         web.get(f"/ops/complaints/{ref}", page(complaint_detail.detail_page)),
         web.post(f"/ops/complaints/{ref}/notes", page(complaint_detail.add_note)),
+        web.get("/ops/stats", page(monitoring.stats_page)),
+        web.get("/ops/province", page(monitoring.province_page)),
         web.get("/ops/outbox", page(outbox_view.outbox_page)),
         web.post("/ops/outbox/{id:[0-9]{1,12}}/retry", page(outbox_view.retry)),
         web.post(f"/ops/outbox/unknown/{ref}", page(outbox_view.close_or_resend)),

@@ -32,7 +32,12 @@ async def seed_sla(rt: Runtime) -> None:
         await s.execute(
             update(Complaint)
             .where(Complaint.tracking_ref == "SBY-000002")
-            .values(status="closed", forwarded_at=LONG_AGO, lapor_tracking_id="LAP-2")
+            .values(
+                status="closed",
+                forwarded_at=LONG_AGO,
+                lapor_tracking_id="LAP-2",
+                lapor_status="selesai",
+            )
         )
 
 
@@ -59,3 +64,45 @@ async def test_complaints_list_carries_sla_and_filters_overdue(
     assert [r["tracking_ref"] for r in json.loads(overdue.stdout)] == ["AGM-000001", "SBY-000001"]
     text = await asyncio.to_thread(cli_in_process, config_path, "complaints", "list", "--overdue")
     assert text.stdout.count("TERLAMBAT") == 2
+
+
+async def test_stats_json_carries_regions(runtime: Runtime, config_path: Path) -> None:
+    await seed_sla(runtime)
+    since = (LONG_AGO - timedelta(days=1)).date().isoformat()
+    result = await asyncio.to_thread(
+        cli_in_process, config_path, "stats", "--json", "--from", since
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["regions_period"]["from"] == since
+    regions = {r["region"]: r for r in data["regions"]}
+    assert set(regions) == {"AGAM", "PDG", "SBY"}  # every region, even an empty one
+    assert regions["AGAM"] | {"name": None} == {
+        "region": "AGAM",
+        "name": None,
+        "received": 2,
+        "forwarded": 0,
+        "pending_review": 0,
+        "overdue": 1,
+        "resolved": 0,
+        "on_time_pct": None,
+        "median_hours_to_forward": None,
+    }
+    sby = regions["SBY"]
+    assert (sby["received"], sby["forwarded"], sby["overdue"], sby["resolved"]) == (2, 2, 1, 1)
+    assert sby["on_time_pct"] == 100.0 and sby["median_hours_to_forward"] == 0.0
+    assert regions["PDG"]["received"] == 0
+
+    # The default period is the last 30 days: the old complaints fall out of it.
+    recent = json.loads(
+        (await asyncio.to_thread(cli_in_process, config_path, "stats", "--json")).stdout
+    )
+    assert {r["region"]: r["received"] for r in recent["regions"]} == {
+        "AGAM": 1,
+        "PDG": 0,
+        "SBY": 0,
+    }
+    text = await asyncio.to_thread(cli_in_process, config_path, "stats", "--from", since)
+    assert "[regions" in text.stdout and "SBY" in text.stdout
+    bad = await asyncio.to_thread(cli_in_process, config_path, "stats", "--from", "kemarin")
+    assert bad.exit_code == 1 and "YYYY-MM-DD" in bad.stderr

@@ -167,3 +167,38 @@ async def test_overdue_is_marked_counted_and_filtered(
     # parse_qs keeps the bookmark readable: filters are plain query parameters.
     link = re.search(r'href="(\?overdue=1)"', page).group(1)
     assert parse_qs(urlsplit(link).query) == {"overdue": ["1"]}
+
+
+async def test_stats_charts_and_province_table(console: tuple[TestClient, Runtime]) -> None:
+    client, rt = console
+    await rt.intake.submit(make_raw("AGAM jalan rusak parah"))
+    await rt.intake.submit(make_raw("AGAM lampu jalan mati", channel=Channel.WEB, sender="web"))
+    await rt.intake.submit(make_raw("SBY banjir lagi"))
+    await rt.intake.submit(make_raw("XYZ tidak ada kata kunci"))
+    await rt.intake.submit(make_raw("AGAM sudah lama", received_at=LONG_AGO))
+    await login(client, "agam")
+    page = await (await client.get("/ops/stats")).text()
+    assert page.count("<svg") == 5 and "cdn" not in page.lower() and "<script" not in page
+    for title in ("Aduan per hari menurut kanal", "Sebaran status aduan", "Kepatuhan SLA"):
+        assert title in page
+    assert (
+        "Diterima" in page
+        and "Antre ke LAPOR!" in page
+        and "accepted" not in page.split("<main>")[1].replace('class="accepted"', "")
+    )
+    assert "SBY" not in page.split("<main>")[1]  # an operator's charts are their region's
+    assert (await client.get("/ops/province")).status == 403
+    resp = await client.get("/ops/stats?from=2026-13-01")
+    assert resp.status == 400 and "TTTT-BB-HH" in await resp.text()
+
+    await login(client, "admin")
+    page = await (await client.get("/ops/province?sort=received&dir=turun")).text()
+    names = re.findall(r'<a href="/ops/complaints\?region=([A-Z]+)&amp;from=', page)
+    assert names == ["AGAM", "SBY", "PDG"]  # most received first; every region listed
+    assert 'aria-sort="descending"' in page and "Pantauan provinsi" in page
+    assert "overdue=1" not in page  # the old one is outside the default 30 days
+    since = (LONG_AGO - timedelta(days=1)).date().isoformat()
+    page = await (await client.get(f"/ops/province?from={since}")).text()
+    assert "region=AGAM&amp;overdue=1" in page
+    resp = await client.get("/ops/province?sort=bogus")
+    assert resp.status == 400 and "Urutan “bogus” tidak dikenal" in await resp.text()
