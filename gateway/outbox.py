@@ -232,6 +232,7 @@ class OutboxWorker:
             complaint.status = "forwarded"
             complaint.status_reason = None
             complaint.lapor_tracking_id = tracking_id
+            complaint.forwarded_at = complaint.forwarded_at or utcnow()
             events.record(
                 session,
                 kind="forward",

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import case, func, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from gateway.store.models import Complaint, InboundMessage, Reporter, utcnow
 
@@ -65,6 +66,7 @@ async def list_complaints(
     channel: str | None = None,
     status: str | None = None,
     limit: int | None = None,
+    where: ColumnElement[bool] | None = None,
 ) -> Sequence[tuple[Complaint, Reporter | None]]:
     query = (
         select(Complaint, Reporter)
@@ -77,6 +79,8 @@ async def list_complaints(
         query = query.where(Complaint.channel == channel)
     if status:
         query = query.where(Complaint.status == status)
+    if where is not None:
+        query = query.where(where)
     if limit:
         query = query.limit(limit)
     return [(c, r) for c, r in (await session.execute(query)).all()]

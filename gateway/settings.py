@@ -22,6 +22,7 @@ from channels.twitter.config import TwitterConfig
 from gateway.config_base import Section, check_listen
 from gateway.lapor.config import LaporConfig
 from gateway.ops.config import OpsConfig
+from gateway.sla import SlaConfig
 from normalizer.types import Limits, RegionRules
 
 DEFAULT_CONFIG = Path("config/gateway.toml")
@@ -200,6 +201,7 @@ class FileConfig(Section):
     replies: ReplyTexts = ReplyTexts()
     limits: LimitsSection = LimitsSection()
     ops: OpsConfig = OpsConfig()
+    sla: SlaConfig = SlaConfig()
 
     @model_validator(mode="after")
     def _unique_client_keys(self) -> FileConfig:

@@ -20,7 +20,7 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
 from gateway import events, replies
 from gateway.lapor import make_client
@@ -148,7 +148,7 @@ class StatusSync:
             batch = await self._forwarded_after(after)
             if not batch:
                 return
-            for complaint_id, tracking_id, known in batch:
+            for complaint_id, tracking_id, known, sync_error in batch:
                 if self._stop.is_set():
                     return
                 try:
@@ -159,22 +159,32 @@ class StatusSync:
                     return
                 except PermanentError as e:
                     result.refused[tracking_id] = str(e)
+                    await self._refused(complaint_id, tracking_id, str(e))
                     continue
                 result.checked += 1
                 status = status.strip()
                 if not status or len(status) > MAX_STATUS_LEN or not status.isprintable():
-                    result.refused[tracking_id] = f"unreadable status {snippet(status, 40)!r}"
+                    why = f"unreadable status {snippet(status, 40)!r}"
+                    result.refused[tracking_id] = why
+                    await self._refused(complaint_id, tracking_id, why)
                     continue
+                if sync_error is not None:
+                    await self._refused(complaint_id, tracking_id, None)
                 if status != known and await self._apply(complaint_id, tracking_id, known, status):
                     result.changed += 1
                     result.closed += status.casefold() in self._resolved
             after = batch[-1][0]
 
-    async def _forwarded_after(self, after: str) -> list[tuple[str, str, str | None]]:
+    async def _forwarded_after(self, after: str) -> list[tuple[str, str, str | None, str | None]]:
         """The next batch of forwarded complaints with a LAPOR tracking id, by id."""
         async with self.rt.store.reader() as session:
             rows = await session.execute(
-                select(Complaint.id, Complaint.lapor_tracking_id, Complaint.lapor_status)
+                select(
+                    Complaint.id,
+                    Complaint.lapor_tracking_id,
+                    Complaint.lapor_status,
+                    Complaint.lapor_sync_error,
+                )
                 .where(
                     Complaint.status == "forwarded",
                     Complaint.lapor_tracking_id.is_not(None),
@@ -183,7 +193,36 @@ class StatusSync:
                 .order_by(Complaint.id)
                 .limit(self.cfg.status_sync_batch)
             )
-            return [(cid, str(tid), status) for cid, tid, status in rows]
+            return [(cid, str(tid), status, error) for cid, tid, status, error in rows]
+
+    async def _refused(self, complaint_id: str, tracking_id: str, why: str | None) -> None:
+        """Keep LAPOR's refusal on the complaint, so the console's outbox view can offer
+        close / re-send; an event only when it changes, not on every pass."""
+        async with self.rt.store.transaction() as session:
+            updated = await session.execute(
+                update(Complaint)
+                .where(
+                    Complaint.id == complaint_id,
+                    Complaint.lapor_tracking_id == tracking_id,
+                    or_(Complaint.lapor_sync_error.is_(None), Complaint.lapor_sync_error != why)
+                    if why is not None
+                    else Complaint.lapor_sync_error.is_not(None),
+                )
+                .values(lapor_sync_error=why)
+            )
+            if updated.rowcount and why is not None:  # type: ignore[attr-defined]
+                complaint = await session.get(Complaint, complaint_id)
+                assert complaint is not None
+                events.record(
+                    session,
+                    kind="status",
+                    outcome="refused",
+                    reason=why,
+                    channel=complaint.channel,
+                    complaint_id=complaint_id,
+                    region_code=complaint.region_code,
+                    detail={"lapor_tracking_id": tracking_id},
+                )
 
     async def _apply(
         self, complaint_id: str, tracking_id: str, previous: str | None, status: str

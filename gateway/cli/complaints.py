@@ -15,7 +15,9 @@ from gateway.cli.common import (
 )
 from gateway.queries import complaint_json, find_complaint, list_complaints
 from gateway.review import Decision, ReviewError, approve, assign, reject
+from gateway.sla import working_days
 from gateway.store.db import Store
+from gateway.store.models import utcnow
 
 STATUSES = ["pending_review", "queued", "forwarded", "failed", "rejected_by_operator", "closed"]
 
@@ -30,6 +32,7 @@ def complaints() -> None:
 @click.option("--channel", type=click.Choice(["sms", "twitter", "email", "web", "api"]))
 @click.option("--status", type=click.Choice(STATUSES))
 @click.option("--limit", type=click.IntRange(min=1), help="At most N (oldest first).")
+@click.option("--overdue", is_flag=True, help="Only complaints past their SLA ([sla]).")
 @click.option("--json", "as_json", is_flag=True, help="A JSON array.")
 @pass_cli
 def list_cmd(
@@ -38,24 +41,34 @@ def list_cmd(
     channel: str | None,
     status: str | None,
     limit: int | None,
+    overdue: bool,
     as_json: bool,
 ) -> None:
     """Every matching complaint, oldest first."""
+    calendar = working_days(ctx.settings)
 
     async def go(store: Store) -> None:
+        now = utcnow()
         async with store.reader() as session:
             rows = await list_complaints(
-                session, region=region, channel=channel, status=status, limit=limit
+                session,
+                region=region,
+                channel=channel,
+                status=status,
+                limit=limit,
+                where=calendar.overdue_clause(now) if overdue else None,
             )
         if as_json:
-            click.echo(to_json([complaint_json(c, r) for c, r in rows]))
+            out = [complaint_json(c, r) | {"sla": calendar.sla_json(c, now)} for c, r in rows]
+            click.echo(to_json(out))
             return
         zone = ZoneInfo(ctx.settings.gateway.timezone)
         for c, _ in rows:
             received = c.received_at.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+            late = "  TERLAMBAT" if calendar.is_overdue(c, now) else ""
             click.echo(
                 f"{c.tracking_ref:<12} {c.region_code:<6} {c.channel:<8} {c.status:<20} "
-                f"{received}  {c.subject}"
+                f"{received}  {c.subject}{late}"
             )
 
     run_quietly_into_pipe(lambda: run_with_store(ctx.settings, go))

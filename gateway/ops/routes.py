@@ -8,6 +8,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
+from gateway.ops import workbench
 from gateway.ops.auth import Signer, load_secret
 from gateway.ops.views import Console
 from gateway.runtime import Runtime
@@ -31,8 +32,6 @@ def register(rt: Runtime) -> None:
             web.get("/ops/events/stream", page(console.event_stream)),
             web.get("/ops/inbox", page(console.inbox)),
             web.get("/ops/review", page(console.review_page)),
-            web.get("/ops/complaints", page(console.complaints_page)),
-            web.get("/ops/stats", page(console.stats_page)),
             web.post("/ops/complaints/{id}/approve", page(console.approve)),
             web.post("/ops/complaints/{id}/reject", page(console.reject)),
             web.post("/ops/complaints/{id}/assign", page(console.assign)),
@@ -40,6 +39,7 @@ def register(rt: Runtime) -> None:
             web.post("/ops/inbox/{id:[0-9]+}/dismiss", page(console.inbox_dismiss)),
         ]
     )
+    rt.routes.extend(workbench.routes(console))
 
     rt.app_setups.append(add_templates)
     rt.app_setups.append(lambda app: add_lifecycle(app, console))

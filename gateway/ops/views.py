@@ -34,8 +34,9 @@ from gateway.ops.auth import (
     authenticate,
 )
 from gateway.ops.masking import mask_email, mask_name, mask_phone, mask_sender
-from gateway.queries import intake_stats, list_complaints
+from gateway.queries import list_complaints
 from gateway.runtime import Runtime
+from gateway.sla import working_days
 from gateway.store.models import Complaint, InboundMessage, Reporter
 from normalizer import Normalized, normalize
 from normalizer.types import Channel, RawMessage
@@ -67,6 +68,7 @@ class Console:
         self.throttle = LoginThrottle()
         # Set on shutdown: open live-log streams end at once instead of holding the stop.
         self.stopping = asyncio.Event()
+        self.calendar = working_days(rt.settings)
 
     # -- plumbing ---------------------------------------------------------------------
 
@@ -157,6 +159,7 @@ class Console:
             "possible_duplicate_of": c.possible_duplicate_of,
             "lapor_tracking_id": c.lapor_tracking_id,
             "reporter": self.reporter_text(op, c, r),
+            "overdue": self.calendar.is_overdue(c),
         }
 
     # -- sign in ----------------------------------------------------------------------
@@ -416,20 +419,6 @@ class Console:
             regions=sorted(self.rt.settings.regions.values(), key=lambda r: r.name),
         )
 
-    async def complaints_page(self, request: web.Request, op: OperatorSession) -> web.Response:
-        status = request.query.get("status") or None
-        async with self.rt.store.reader() as session:
-            rows = await list_complaints(session, status=status, region=op.scope)
-        return self.render(
-            "ops_complaints.html",
-            request,
-            op,
-            nav="complaints",
-            complaints=[self.complaint_view(op, c, r) for c, r in reversed(rows)],
-            statuses=list(STATUS_LABELS.items()),
-            status=status,
-        )
-
     # -- decisions (the same functions as `lapor-gateway complaints approve|reject|assign`) --
 
     async def _scoped_complaint(self, op: OperatorSession, complaint_id: str) -> Complaint:
@@ -490,16 +479,3 @@ class Console:
             "Aduan {ref} dialihkan ke wilayah {region}.",
         )
 
-    async def stats_page(self, request: web.Request, op: OperatorSession) -> web.Response:
-        async with self.rt.store.reader() as session:
-            data = await intake_stats(session, zone=self.zone)
-        if not op.is_admin:
-            data = {k: [r for r in v if r["region"] == op.region] for k, v in data.items()}
-        for rows in data.values():
-            for r in rows:
-                if "outcome" in r:
-                    r["outcome_label"] = stream.OUTCOME_LABELS.get(r["outcome"], r["outcome"])
-                if "status" in r:
-                    r["status_label"] = STATUS_LABELS.get(r["status"], r["status"])
-        windows = [("today", "Hari ini"), ("7d", "7 hari terakhir"), ("all", "Sepanjang waktu")]
-        return self.render("ops_stats.html", request, op, nav="stats", stats=data, windows=windows)

@@ -124,6 +124,12 @@ class Complaint(Base):
         Index("ix_complaints_reporter_id", "reporter_id"),
         Index("ix_complaints_created_at", "created_at"),
         Index("ix_complaints_region_created", "region_code", "created_at"),
+        # The console's lists: newest first, keyset-paged, per region and status.
+        Index("ix_complaints_received", "received_at", "id"),
+        Index("ix_complaints_region_received", "region_code", "received_at", "id"),
+        Index("ix_complaints_status_received", "status", "received_at", "id"),
+        Index("ix_complaints_lapor_tracking_id", "lapor_tracking_id"),
+        Index("ix_complaints_possible_duplicate_of", "possible_duplicate_of"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -149,6 +155,11 @@ class Complaint(Base):
     lapor_status: Mapped[str | None] = mapped_column(String(64))
     possible_duplicate_of: Mapped[str | None] = mapped_column(String(36))
     notes: Mapped[list[Any]] = mapped_column(default=list)
+    # First successful forward to LAPOR: the follow-up SLA counts from here.
+    forwarded_at: Mapped[datetime | None]
+    # Why LAPOR refused this report's status (e.g. its tracking id is unknown there); set by
+    # status sync, cleared by the next good answer or an operator's close / re-send.
+    lapor_sync_error: Mapped[str | None] = mapped_column(Text)
 
 
 class OutboxItem(Base):
@@ -180,7 +191,11 @@ class Event(Base):
     """The ingestion log: append-only, read by `log --follow` and the console."""
 
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_region_id", "region_code", "id"),)  # 0002
+    __table_args__ = (
+        Index("ix_events_region_id", "region_code", "id"),  # 0002
+        # A complaint's timeline on its detail page.
+        Index("ix_events_complaint", "complaint_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     ts: Mapped[datetime] = mapped_column(default=utcnow, index=True)
@@ -257,3 +272,15 @@ class OperatorSession(Base):
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
+
+
+class ComplaintNote(Base):
+    """An operator's internal note on a complaint: never sent to LAPOR or the citizen."""
+
+    __tablename__ = "complaint_notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    complaint_id: Mapped[str] = mapped_column(ForeignKey("complaints.id"), index=True)
+    author: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

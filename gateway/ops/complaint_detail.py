@@ -1,0 +1,143 @@
+"""`/ops/complaints/{tracking_ref}`: one complaint, its timeline and internal notes.
+
+The timeline is the complaint's events (ingestion log: received, reviewed, forwarded,
+attempts and their errors, replies, LAPOR status changes) merged with operators' notes.
+Notes are internal: stored in `complaint_notes`, never sent to LAPOR or to the citizen,
+and kept out of the event log (free text may carry personal data).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from aiohttp import web
+from sqlalchemy import select
+
+from gateway.ops.auth import OperatorSession
+from gateway.ops.labels import CATEGORY_LABELS, CHANNEL_LABELS, describe_event
+from gateway.ops.views import STATUS_LABELS, Console
+from gateway.queries import find_complaint
+from gateway.store.models import Complaint, ComplaintNote, Event
+
+MAX_NOTE_CHARS = 4000
+TIMELINE_LIMIT = 500
+
+
+def _size(n: int) -> str:
+    return f"{n / 1024:.0f} KB" if n >= 1024 else f"{n} B"
+
+
+async def load_scoped(console: Console, op: OperatorSession, ref: str) -> Complaint:
+    async with console.rt.store.reader() as session:
+        found = await find_complaint(session, ref)
+    if found is None or not op.may_see(found[0].region_code):
+        raise web.HTTPNotFound(text="Aduan tidak ditemukan.")
+    return found[0]
+
+
+async def detail_page(console: Console, request: web.Request, op: OperatorSession) -> web.Response:
+    ref = request.match_info["ref"]
+    async with console.rt.store.reader() as session:
+        found = await find_complaint(session, ref)
+        if found is None or not op.may_see(found[0].region_code):
+            raise web.HTTPNotFound(text="Aduan tidak ditemukan.")
+        c, reporter = found
+        events = (
+            await session.scalars(
+                select(Event)
+                .where(Event.complaint_id == c.id)
+                .order_by(Event.id)
+                .limit(TIMELINE_LIMIT)
+            )
+        ).all()
+        notes = (
+            await session.scalars(
+                select(ComplaintNote)
+                .where(ComplaintNote.complaint_id == c.id)
+                .order_by(ComplaintNote.id)
+            )
+        ).all()
+        original = (
+            await session.get(Complaint, c.possible_duplicate_of)
+            if c.possible_duplicate_of
+            else None
+        )
+        echoes = (
+            await session.scalars(
+                select(Complaint).where(Complaint.possible_duplicate_of == c.id).limit(50)
+            )
+        ).all()
+    zone = console.zone
+
+    def when(ts: Any) -> str:
+        return ts.astimezone(zone).strftime("%d-%m-%Y %H:%M")
+
+    timeline = [
+        {"ts": e.ts, "time": when(e.ts), "text": describe_event(e), "note": False} for e in events
+    ] + [
+        {
+            "ts": n.created_at,
+            "time": when(n.created_at),
+            "text": n.text,
+            "note": True,
+            "author": n.author,
+        }
+        for n in notes
+    ]
+    timeline.sort(key=lambda item: item["ts"])
+    calendar = console.calendar
+    followup = calendar.followup_due(c)
+    region = console.rt.settings.regions.get(c.region_code)
+    linked = [
+        {"ref": d.tracking_ref, "visible": op.may_see(d.region_code), "role": "asal"}
+        for d in ([original] if original else [])
+    ] + [
+        {"ref": d.tracking_ref, "visible": op.may_see(d.region_code), "role": "ulang"}
+        for d in echoes
+    ]
+    return console.render(
+        "ops_complaint_detail.html",
+        request,
+        op,
+        nav="complaints",
+        c=console.complaint_view(op, c, reporter),
+        region_name=region.name if region else c.region_code,
+        channel_label=CHANNEL_LABELS.get(c.channel, c.channel),
+        category_label=CATEGORY_LABELS.get(c.category, c.category),
+        status_label=STATUS_LABELS.get(c.status, c.status),
+        status_reason=c.status_reason,
+        lapor_status=c.lapor_status,
+        lapor_sync_error=c.lapor_sync_error,
+        attachments=[
+            {
+                "name": a.get("filename") or "lampiran",
+                "type": a.get("content_type") or "",
+                "size": _size(int(a.get("size") or 0)),
+                "url": a.get("url") if str(a.get("url") or "").startswith("https://") else None,
+            }
+            for a in (c.attachments or [])
+            if isinstance(a, dict)
+        ],
+        verify_due=calendar.verify_due(c).strftime("%d-%m-%Y %H:%M"),
+        followup_due=followup.strftime("%d-%m-%Y %H:%M") if followup else None,
+        forwarded=when(c.forwarded_at) if c.forwarded_at else None,
+        linked=linked,
+        timeline=timeline,
+        note_max=MAX_NOTE_CHARS,
+        self_url=f"/ops/complaints/{quote(c.tracking_ref)}",
+    )
+
+
+async def add_note(console: Console, request: web.Request, op: OperatorSession) -> web.Response:
+    c = await load_scoped(console, op, request.match_info["ref"])
+    back = f"/ops/complaints/{quote(c.tracking_ref)}"
+    text = str((await request.post()).get("text", "")).strip()
+    if not text:
+        raise web.HTTPSeeOther(f"{back}?{urlencode({'pesan': 'Catatan kosong.', 'galat': 1})}")
+    if len(text) > MAX_NOTE_CHARS:
+        message = f"Catatan terlalu panjang ({len(text)} karakter; paling banyak {MAX_NOTE_CHARS})."
+        raise web.HTTPSeeOther(f"{back}?{urlencode({'pesan': message, 'galat': 1})}")
+    async with console.rt.store.transaction() as session:
+        session.add(ComplaintNote(complaint_id=c.id, author=op.name, text=text))
+    raise web.HTTPSeeOther(f"{back}?{urlencode({'pesan': 'Catatan disimpan.'})}#linimasa")

@@ -1,0 +1,117 @@
+"""What the workbench pages call things, in Indonesian: channels, categories, events, errors."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from gateway.store.models import Event
+
+CHANNEL_LABELS = {
+    "sms": "SMS",
+    "twitter": "X (Twitter)",
+    "email": "E-mail",
+    "web": "Formulir web",
+    "api": "Aplikasi daerah (API)",
+    "whatsapp": "WhatsApp",
+    "telegram": "Telegram",
+    "open311": "Open311",
+}
+CATEGORY_LABELS = {
+    "pengaduan": "Pengaduan",
+    "aspirasi": "Aspirasi",
+    "permintaan_informasi": "Permintaan informasi",
+}
+REPLY_PURPOSES = {
+    "receipt": "tanda terima",
+    "forwarded": "nomor lacak LAPOR!",
+    "help": "petunjuk format",
+    "rejected_by_operator": "pemberitahuan penolakan",
+    "resolved": "pemberitahuan selesai",
+}
+
+# Errors as the outbox and the adapters store them (English, for logs), said for an operator.
+_ERRORS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"^timeout after"), "LAPOR! tidak menjawab tepat waktu (batas waktu habis)"),
+    (re.compile(r"^cannot connect to"), "Tidak dapat tersambung ke server LAPOR!"),
+    (re.compile(r"^connection failed"), "Sambungan ke LAPOR! terputus"),
+    (re.compile(r"^HTTP 401"), "LAPOR! menolak token akses (HTTP 401): periksa [lapor] token"),
+    (re.compile(r"^HTTP 403"), "LAPOR! menolak akses (HTTP 403): periksa token dan instansi"),
+    (re.compile(r"^HTTP 404"), "LAPOR! tidak mengenal laporan atau alamat ini (HTTP 404)"),
+    (re.compile(r"^HTTP 4(09|22)"), "LAPOR! menolak isi laporan (data tidak lengkap/tidak sah)"),
+    (re.compile(r"^HTTP 429"), "LAPOR! meminta pengiriman diperlambat (HTTP 429)"),
+    (re.compile(r"^HTTP 5\d\d"), "Server LAPOR! sedang bermasalah (galat 5xx)"),
+    (re.compile(r"^HTTP \d+"), "LAPOR! menjawab dengan galat"),
+    (re.compile(r"not JSON|not valid XML|answer has no"), "Jawaban LAPOR! tidak dapat dibaca"),
+    (re.compile(r"^unreadable status"), "Status dari LAPOR! tidak dapat dibaca"),
+    (re.compile(r"^complaint not found"), "Aduannya tidak ada lagi di basis data"),
+    (re.compile(r"^no sender"), "Kanal ini belum disetel untuk mengirim balasan"),
+    (re.compile(r"^internal error"), "Galat internal gateway (lihat log server)"),
+]
+
+
+def error_words(error: str | None) -> str:
+    """An outbox error in words; the original follows for whoever calls the vendor."""
+    if not error:
+        return "-"
+    for pattern, words in _ERRORS:
+        if pattern.search(error):
+            return f"{words}. Rincian: {error}"
+    return f"Gagal terkirim. Rincian: {error}"
+
+
+def _by(detail: dict[str, Any]) -> str:
+    by = detail.get("by")
+    return f" oleh {by}" if by else ""
+
+
+def describe_event(e: Event) -> str:
+    """One line of a complaint's timeline."""
+    d = e.detail or {}
+    attempt = f" (percobaan ke-{d['attempts']})" if d.get("attempts") else ""
+    purpose = REPLY_PURPOSES.get(str(d.get("purpose")), str(d.get("purpose") or "balasan"))
+    match (e.kind, e.outcome):
+        case ("inbound", "accepted"):
+            return f"Diterima lewat {CHANNEL_LABELS.get(e.channel or '', e.channel)}"
+        case ("inbound", "duplicate"):
+            return "Pesan yang sama diterima lagi; tidak dibuat aduan baru"
+        case ("inbound", _):
+            return f"Pesan masuk: {e.outcome}"
+        case ("review", "approved"):
+            return f"Disetujui{_by(d)} dan diantrekan ke LAPOR!"
+        case ("review", "rejected"):
+            return f"Ditolak{_by(d)}"
+        case ("review", "reassigned"):
+            return f"Dialihkan dari wilayah {d.get('from_region', '?')}{_by(d)}"
+        case ("review", "assigned"):
+            return f"Dijadikan aduan dari pesan masuk #{d.get('inbound_id', '?')}{_by(d)}"
+        case ("review", "closed"):
+            old = d.get("previous_lapor_tracking_id", "?")
+            return f"Ditutup{_by(d)}: no. lacak {old} tidak dikenal LAPOR!"
+        case ("review", "resent"):
+            old = d.get("previous_lapor_tracking_id", "?")
+            return f"Dikirim ulang ke LAPOR!{_by(d)}: no. lacak {old} tidak dikenal LAPOR!"
+        case ("forward", "forwarded"):
+            return f"Diteruskan ke LAPOR!, no. lacak {d.get('lapor_tracking_id', '?')}{attempt}"
+        case ("forward", "retry"):
+            return f"Gagal meneruskan{attempt}, dicoba lagi: {error_words(e.reason)}"
+        case ("forward", "dead"):
+            return f"Gagal meneruskan{attempt}, berhenti mencoba: {error_words(e.reason)}"
+        case ("forward", "replayed") | ("reply", "replayed"):
+            return f"Pengiriman diulang oleh petugas{_by(d)}"
+        case ("forward", "skipped"):
+            return "Tidak dikirim: status aduan sudah diubah petugas"
+        case ("reply", "sent"):
+            return f"Balasan ke pelapor terkirim ({purpose})"
+        case ("reply", "retry"):
+            return f"Balasan ({purpose}) gagal{attempt}, dicoba lagi: {error_words(e.reason)}"
+        case ("reply", "dead"):
+            return f"Balasan ({purpose}) gagal, berhenti mencoba: {error_words(e.reason)}"
+        case ("reply", "unsendable"):
+            return f"Balasan ({purpose}) tidak dapat dikirim: kanal tanpa pengirim balasan"
+        case ("status", "refused"):
+            return f"LAPOR! tidak memberi status laporan ini: {error_words(e.reason)}"
+        case ("status", _):
+            closed = "; aduan ditutup" if d.get("closed") else ""
+            return f"Status di LAPOR! menjadi “{e.outcome}”{closed}"
+    return f"{e.kind}: {e.outcome}"

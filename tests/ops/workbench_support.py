@@ -1,0 +1,45 @@
+"""Shared by the workbench's console tests: a console over a real socket, signing in."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from aiohttp.test_utils import TestClient, TestServer
+from argon2 import PasswordHasher
+
+from gateway.app import build_http_app, build_runtime
+from gateway.runtime import Runtime
+from gateway.settings import Settings
+from gateway.store.db import Store
+from gateway.store.models import Operator
+
+PASSWORD = "kata-sandi-uji"
+
+
+@asynccontextmanager
+async def open_console(
+    settings: Settings, store: Store
+) -> AsyncIterator[tuple[TestClient, Runtime]]:
+    """An admin `admin` and an AGAM operator `agam`, both with PASSWORD."""
+    hashed = PasswordHasher().hash(PASSWORD)
+    async with store.transaction() as s:
+        s.add(Operator(name="admin", role="admin", region_code=None, password_hash=hashed))
+        s.add(Operator(name="agam", role="operator", region_code="AGAM", password_hash=hashed))
+    rt = build_runtime(settings, store)
+    async with TestClient(TestServer(build_http_app(rt))) as client:
+        yield client, rt
+
+
+async def login(client: TestClient, name: str) -> None:
+    client.session.cookie_jar.clear()
+    resp = await client.post(
+        "/ops/login", data={"name": name, "password": PASSWORD}, allow_redirects=False
+    )
+    assert resp.status == 303
+
+
+async def csrf(client: TestClient) -> str:
+    page = await (await client.get("/ops/complaints")).text()
+    return re.search(r'name="csrf" value="([^"]+)"', page).group(1)
