@@ -8,6 +8,7 @@ from gateway.cli.common import CliContext, fail, pass_cli, run_with_store, to_js
 from gateway.queries import complaint_json, find_complaint, list_complaints
 from gateway.review import Decision, ReviewError, approve, assign, reject
 from gateway.store.db import Store
+from normalizer.types import Channel
 
 STATUSES = ["pending_review", "queued", "forwarded", "failed", "rejected_by_operator", "closed"]
 
@@ -19,7 +20,7 @@ def complaints() -> None:
 
 @complaints.command("list")
 @click.option("--region", help="Region code, e.g. AGAM.")
-@click.option("--channel", type=click.Choice(["sms", "twitter", "email", "web", "api"]))
+@click.option("--channel", type=click.Choice([c.value for c in Channel]))
 @click.option("--status", type=click.Choice(STATUSES))
 @click.option("--limit", type=click.IntRange(min=1), help="At most N (oldest first).")
 @click.option("--json", "as_json", is_flag=True, help="A JSON array.")
