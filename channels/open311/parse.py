@@ -30,7 +30,7 @@ FIELD_LIMITS = {
 }
 _ATTRIBUTE_KEY = re.compile(r"^attribute\[([^\[\]]+)\](\[\])?$")
 # C0 controls but tab, LF, CR: no client has a reason to send them.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,7 +180,7 @@ def parse_request(
     problems: list[str] = []
     first: dict[str, str] = {}
     for key, value in fields:
-        if _CONTROL.search(value):
+        if CONTROL_CHARS.search(value):
             problems.append(
                 _problem(
                     f"kolom {key} berisi karakter kontrol",

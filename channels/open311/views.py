@@ -24,7 +24,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from channels.open311.config import DEFAULT_SERVICES, ServiceConfig
 from channels.open311.formats import FORMATS, render, render_errors
-from channels.open311.parse import ServiceRequestIn, content_digest, parse_request
+from channels.open311.parse import (
+    CONTROL_CHARS,
+    ServiceRequestIn,
+    content_digest,
+    parse_request,
+)
 from gateway import events
 from gateway.intake import IntakeResult, Outcome
 from gateway.runtime import Runtime
@@ -74,7 +79,10 @@ def w3c(moment: datetime, zone: ZoneInfo) -> str:
 def parse_w3c(value: str, name: str) -> datetime:
     try:
         moment = datetime.fromisoformat(value.strip())
-    except ValueError:
+        # Years far off would overflow the 90-day arithmetic; nothing is filed there.
+        if moment.tzinfo is not None and not 1900 <= moment.astimezone(UTC).year <= 9000:
+            moment = None
+    except (ValueError, OverflowError):
         moment = None
     if moment is None or moment.tzinfo is None:
         raise Open311Error(
@@ -160,6 +168,11 @@ class Open311Api:
                     "xml",
                     404,
                     [f"Format .{fmt} tidak tersedia; pakai .xml atau .json (use .xml or .json)"],
+                )
+            given = [*request.query.values(), *request.match_info.values()]
+            if any(CONTROL_CHARS.search(v) for v in given):
+                return render_errors(
+                    fmt, 400, ["Alamat berisi karakter kontrol (control characters in the URL)"]
                 )
             try:
                 return await handler(request, fmt)

@@ -243,7 +243,7 @@ class Open311Request(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     inbound_id: Mapped[int] = mapped_column(ForeignKey("inbound_messages.id"), unique=True)
     token: Mapped[str] = mapped_column(String(32), unique=True)
-    client: Mapped[str] = mapped_column(String(64))
+    client: Mapped[str] = mapped_column(String(255))
     region_code: Mapped[str] = mapped_column(String(8))
     service_code: Mapped[str] = mapped_column(String(64))
     # device_id + the digest of the folded description: a resend within the duplicate window.

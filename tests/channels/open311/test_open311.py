@@ -155,6 +155,16 @@ async def test_service_definition(client: TestClient) -> None:
         ),
         ("/open311/v2/requests.json?jurisdiction_id=SBY&status=pending", 400),
         ("/open311/v2/nothing.json", 404),
+        # PostgreSQL refuses NUL; far-off years would overflow the 90-day window.
+        ("/open311/v2/requests/%00.json?jurisdiction_id=SBY", 400),
+        ("/open311/v2/tokens/a%00.json?jurisdiction_id=SBY", 400),
+        ("/open311/v2/requests.json?jurisdiction_id=SBY&service_code=%00", 400),
+        ("/open311/v2/requests.json?jurisdiction_id=SBY&service_request_id=%00", 400),
+        (
+            "/open311/v2/requests.json?jurisdiction_id=SBY&start_date=9999-12-31T23:59:59%2B14:00",
+            400,
+        ),
+        ("/open311/v2/requests.json?jurisdiction_id=SBY&end_date=0001-01-01T00:00:00Z", 400),
     ],
 )
 async def test_errors_are_the_spec_list(client: TestClient, url: str, status: int) -> None:

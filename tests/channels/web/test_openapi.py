@@ -4,14 +4,16 @@ description contradicts and no complaint made by a refused request."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import sqlite3
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 import requests
 import schemathesis
@@ -26,10 +28,11 @@ from schemathesis.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from sqlalchemy.engine import make_url
 
 from channels.web.schemas import ComplaintIn
 from gateway.app import build_http_app, build_runtime
-from gateway.settings import Settings
+from gateway.settings import Settings, load_settings
 from gateway.store.db import Store
 from tests.support import API_KEY_ALL, log_tail, start_gateway, write_config
 
@@ -100,14 +103,45 @@ async def test_every_text_in_indonesian_and_english(document: dict[str, Any]) ->
 # --- the fuzz -----------------------------------------------------------------------------
 
 
-@pytest.fixture
-def gateway(tmp_path: Path, sqlite_template: Path) -> Iterator[tuple[str, Path]]:
-    database = tmp_path / "lapor.db"
-    shutil.copy(sqlite_template, database)
-    config = write_config(tmp_path / "cfg", f"sqlite+aiosqlite:///{database}")
-    listen = next(
-        line.split('"')[1] for line in config.read_text().splitlines() if line.startswith("listen")
-    )
+Counter = Callable[[], int]
+
+
+def _sqlite_counter(database: Path) -> Counter:
+    def count() -> int:
+        with sqlite3.connect(database) as conn:
+            return conn.execute("SELECT count(*) FROM complaints").fetchone()[0]
+
+    return count
+
+
+def _postgres_counter(url: str) -> Counter:
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+    async def query(sql: str) -> int:
+        conn = await asyncpg.connect(dsn)
+        try:
+            return await conn.fetchval(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(query("TRUNCATE complaints, inbound_messages, reporters, outbox, events CASCADE"))
+    return lambda: asyncio.run(query("SELECT count(*) FROM complaints"))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def gateway(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
+) -> Iterator[tuple[str, Counter]]:
+    if request.param == "sqlite":
+        database = tmp_path / "lapor.db"
+        shutil.copy(sqlite_template, database)
+        url = f"sqlite+aiosqlite:///{database}"
+        count = _sqlite_counter(database)
+    else:
+        url = request.getfixturevalue("pg_url")
+        count = _postgres_counter(url)
+    config = write_config(tmp_path / "cfg", url)
+    listen = load_settings(config).http.listen
     log = tmp_path / "gateway.log"
     proc = start_gateway(config, log)
     base = f"http://{listen}"
@@ -121,7 +155,7 @@ def gateway(tmp_path: Path, sqlite_template: Path) -> Iterator[tuple[str, Path]]
                 pass
             assert proc.poll() is None and time.monotonic() < deadline, log_tail(log)
             time.sleep(0.1)
-        yield base, database
+        yield base, count
     finally:
         proc.terminate()
         try:
@@ -129,11 +163,6 @@ def gateway(tmp_path: Path, sqlite_template: Path) -> Iterator[tuple[str, Path]]
         except subprocess.TimeoutExpired:
             proc.kill()
     assert "Traceback" not in log.read_text(errors="replace"), log_tail(log)
-
-
-def _complaints(database: Path) -> int:
-    with sqlite3.connect(database) as conn:
-        return conn.execute("SELECT count(*) FROM complaints").fetchone()[0]
 
 
 CHECKS = [
@@ -146,8 +175,8 @@ CHECKS = [
 
 
 @pytest.mark.slow
-def test_schemathesis_against_the_running_gateway(gateway: tuple[str, Path]) -> None:
-    base, database = gateway
+def test_schemathesis_against_the_running_gateway(gateway: tuple[str, Counter]) -> None:
+    base, complaints = gateway
     schema = schemathesis.openapi.from_url(f"{base}/api/v1/openapi.json")
     session = requests.Session()
     seen: dict[int, int] = {}
@@ -160,10 +189,10 @@ def test_schemathesis_against_the_running_gateway(gateway: tuple[str, Path]) -> 
 
     def exercise(case: schemathesis.Case, authorised: bool) -> None:
         headers = {"Authorization": f"Bearer {API_KEY_ALL}"} if authorised else None
-        before = _complaints(database)
+        before = complaints()
         response = case.call(base_url=base, session=session, headers=headers)
         case.validate_response(response, checks=CHECKS)
-        made = _complaints(database) - before
+        made = complaints() - before
         status = response.status_code
         seen[status] = seen.get(status, 0) + 1
         # Only a 201 makes a complaint; a replay (200) or any refusal makes none.

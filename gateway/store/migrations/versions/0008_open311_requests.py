@@ -23,7 +23,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("inbound_id", sa.Integer(), nullable=False),
         sa.Column("token", sa.String(length=32), nullable=False),
-        sa.Column("client", sa.String(length=64), nullable=False),
+        sa.Column("client", sa.String(length=255), nullable=False),
         sa.Column("region_code", sa.String(length=8), nullable=False),
         sa.Column("service_code", sa.String(length=64), nullable=False),
         sa.Column("device_id", sa.String(length=255), nullable=True),
