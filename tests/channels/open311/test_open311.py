@@ -27,7 +27,14 @@ from gateway.settings import Settings, load_settings
 from gateway.store.db import Store
 from gateway.store.models import Complaint, Event, InboundMessage, Open311Request, Reporter
 from normalizer.types import Channel
-from tests.support import API_KEY_ALL, API_KEY_BEBEJA, REGIONS_DIR, make_raw, write_config
+from tests.support import (
+    API_KEY_ALL,
+    API_KEY_BEBEJA,
+    REGIONS_DIR,
+    cli_in_process,
+    make_raw,
+    write_config,
+)
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "open311"
 FORM = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
@@ -491,3 +498,22 @@ def _days_ago(days: int):
     from datetime import UTC, datetime, timedelta
 
     return datetime.now(UTC) - timedelta(days=days)
+
+
+async def test_own_channel_in_cli_log_and_stats(client: TestClient, config_path: Path) -> None:
+    await post(client, fixture_form(SPEC))
+
+    def cli(*args: str):
+        return asyncio.to_thread(cli_in_process, config_path, *args)
+
+    listed = await cli("complaints", "list", "--channel", "open311", "--json")
+    assert listed.exit_code == 0, listed.output
+    (complaint,) = json.loads(listed.output)
+    assert complaint["tracking_ref"] == "SBY-000001" and complaint["channel"] == "open311"
+    log = await cli("log", "--json", "--channel", "open311")
+    (line,) = [json.loads(x) for x in log.output.splitlines()]
+    assert (line["outcome"], line["region"]) == ("accepted", "SBY")
+    stats = json.loads((await cli("stats", "--json")).output)
+    assert {"region": "SBY", "channel": "open311", "outcome": "accepted", "count": 1} in stats[
+        "all"
+    ]
