@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from sqlalchemy import and_, or_, select
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from channels.open311.config import DEFAULT_SERVICES, ServiceConfig
@@ -178,7 +179,9 @@ class Open311Api:
                 return await handler(request, fmt)
             except Open311Error as e:
                 return render_errors(fmt, e.status, e.descriptions)
-            except StoreUnavailable:
+            except (StoreUnavailable, OSError, OperationalError, InterfaceError) as e:
+                # Reads do not go through store.transaction(); a down store is 503 for them too.
+                log.warning("open311: store unavailable", extra={"error": type(e).__name__})
                 resp = render_errors(
                     fmt,
                     503,

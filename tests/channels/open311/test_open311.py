@@ -517,3 +517,18 @@ async def test_own_channel_in_cli_log_and_stats(client: TestClient, config_path:
     assert {"region": "SBY", "channel": "open311", "outcome": "accepted", "count": 1} in stats[
         "all"
     ]
+
+
+async def test_store_down_answers_503(rt: Runtime) -> None:
+    dead = Store("postgresql+asyncpg://postgres@127.0.0.1:9/none")
+    down = build_runtime(rt.settings, dead)
+    try:
+        async with TestClient(TestServer(build_http_app(down))) as c:
+            for fmt in ("json", "xml"):
+                resp = await post(c, fixture_form(SPEC), fmt)
+                assert resp.status == 503 and resp.headers["Retry-After"] == "30"
+                resp = await c.get(f"/open311/v2/requests.{fmt}?jurisdiction_id=SBY")
+                assert resp.status == 503
+            assert (await resp.text()).count("<error>") == 1
+    finally:
+        await dead.close()
