@@ -16,8 +16,11 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
 
 import pytest
+import requests
 from aiohttp.test_utils import TestClient, TestServer
 from georeport import GeoReport
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from gateway.app import build_http_app, build_runtime
@@ -532,3 +535,63 @@ async def test_store_down_answers_503(rt: Runtime) -> None:
             assert (await resp.text()).count("<error>") == 1
     finally:
         await dead.close()
+
+
+def _mangled_forms() -> st.SearchStrategy[list[tuple[str, str]]]:
+    """The spec's example with fields kept, dropped or replaced by any text, plus extras."""
+    base = fixture_form(SPEC)
+    field = st.one_of(
+        st.just("keep"),
+        st.just("drop"),
+        st.text(max_size=30),
+        st.sampled_from(["", " ", "91", "-7.25", "1e400", "sampah", "SBY", "agam", "a" * 300]),
+    )
+    extras = st.lists(st.tuples(st.text(max_size=20), st.text(max_size=20)), max_size=3)
+
+    def build(choices: list[object], extra: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        form = []
+        for (key, value), choice in zip(base, choices, strict=True):
+            if choice == "keep":
+                form.append((key, value))
+            elif choice != "drop":
+                form.append((key, str(choice)))
+        return form + extra
+
+    return st.builds(build, st.lists(field, min_size=len(base), max_size=len(base)), extras)
+
+
+async def test_any_form_gets_an_answer_of_the_spec(client: TestClient, store: Store) -> None:
+    """No 5xx, every answer the spec's shape, and a complaint only behind a new number."""
+    loop = asyncio.get_running_loop()
+    url = str(client.make_url("/open311/v2/requests.json"))
+    numbers: set[str] = set()
+    statuses: set[int] = set()
+
+    def complaints() -> int:
+        return asyncio.run_coroutine_threadsafe(counts(store), loop).result()[0]
+
+    @given(form=_mangled_forms())
+    @settings(
+        max_examples=120,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    def one(form: list[tuple[str, str]]) -> None:
+        before = complaints()
+        resp = requests.post(url, data=urlencode(form), headers=FORM, timeout=10)
+        statuses.add(resp.status_code)
+        assert resp.status_code in (200, 400, 403, 404), resp.text
+        body = resp.json()
+        assert isinstance(body, list) and len(body) >= 1
+        made = complaints() - before
+        if resp.status_code == 200:
+            number = body[0]["service_request_id"]
+            assert made == (0 if number in numbers else 1)
+            numbers.add(number)
+        else:
+            assert all(e["code"] == resp.status_code and e["description"] for e in body)
+            assert made == 0
+
+    await asyncio.to_thread(one)
+    assert 200 in statuses and 400 in statuses, statuses
