@@ -62,6 +62,14 @@ REJECTED_NOTES = {
     "too_long": ("Isi aduan (description) terlalu panjang", "description is too long"),
 }
 
+# Resources by their first path segment, for a 405 that names what is allowed.
+ALLOWED_METHODS = {
+    "discovery": ("GET",),
+    "services": ("GET",),
+    "requests": ("GET", "POST"),
+    "tokens": ("GET",),
+}
+
 Handler = Callable[[web.Request, str], Awaitable[web.Response]]
 
 
@@ -168,7 +176,7 @@ class Open311Api:
                 return render_errors(
                     "xml",
                     404,
-                    [f"Format .{fmt} tidak tersedia; pakai .xml atau .json (use .xml or .json)"],
+                    [f"Format .{fmt[:10]} tidak ada; pakai .xml atau .json (use .xml or .json)"],
                 )
             given = [*request.query.values(), *request.match_info.values()]
             if any(CONTROL_CHARS.search(v) for v in given):
@@ -197,13 +205,13 @@ class Open311Api:
 
     async def not_found(self, request: web.Request) -> web.Response:
         fmt = "json" if request.path.endswith(".json") else "xml"
-        known = ("discovery", "services", "requests", "tokens")
         tail = request.match_info["tail"].split("/")[0].split(".")[0]
-        if tail in known and request.method not in ("GET", "HEAD", "POST"):
+        allowed = ALLOWED_METHODS.get(tail)
+        if allowed and request.method not in (*allowed, "HEAD"):
             resp = render_errors(
-                fmt, 405, [f"Metode {request.method} tidak didukung (method not allowed)"]
+                fmt, 405, [f"Metode {request.method[:10]} tidak didukung (method not allowed)"]
             )
-            resp.headers["Allow"] = "GET, POST" if tail == "requests" else "GET"
+            resp.headers["Allow"] = ", ".join(allowed)
             return resp
         return render_errors(
             fmt,

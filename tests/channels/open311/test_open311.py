@@ -195,6 +195,9 @@ async def test_unknown_format_and_method(client: TestClient) -> None:
     resp = await client.delete("/open311/v2/requests.json")
     assert resp.status == 405 and resp.headers["Allow"] == "GET, POST"
     assert (await resp.json())[0]["code"] == 405
+    resp = await client.post("/open311/v2/services.xml", data="a=b", headers=FORM)
+    assert resp.status == 405 and resp.headers["Allow"] == "GET"
+    assert xml_errors(await resp.text())[0][0] == "405"
 
 
 # --- POST requests ----------------------------------------------------------------------
