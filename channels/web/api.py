@@ -29,6 +29,8 @@ from normalizer.types import Channel, RawMessage, Reporter
 
 log = logging.getLogger(__name__)
 
+MAX_IDEMPOTENCY_KEY_CHARS = 200  # as the OpenAPI description says
+
 # Normalizer reasons -> the field an app developer must fix.
 REASON_FIELD = {
     "empty_text": "text",
@@ -102,6 +104,14 @@ class ComplaintApi:
             resp.headers["Retry-After"] = str(retry_after)
             return resp
         key = request.headers.get("Idempotency-Key", "").strip() or None
+        if key is not None and len(key) > MAX_IDEMPOTENCY_KEY_CHARS:
+            # The key becomes the stored external id (at most 255 with the client's name).
+            return json_error(
+                400,
+                "idempotency_key_too_long",
+                f"Idempotency-Key paling panjang {MAX_IDEMPOTENCY_KEY_CHARS} karakter.",
+                f"Idempotency-Key is longer than {MAX_IDEMPOTENCY_KEY_CHARS} characters.",
+            )
         body = await request.read()  # 413 beyond http.max_body_bytes (middleware)
         try:
             data = json.loads(body.decode("utf-8"))
@@ -199,7 +209,8 @@ class ComplaintApi:
         )
 
     async def status(self, request: web.Request) -> web.Response:
-        ref = request.match_info["tracking_ref"].upper()
+        # PostgreSQL refuses NUL in a query; U+FFFD is in no tracking number either.
+        ref = request.match_info["tracking_ref"].upper().replace("\x00", "\ufffd")
         async with self.rt.store.reader() as session:
             from sqlalchemy import select
 

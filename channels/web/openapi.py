@@ -13,6 +13,7 @@ from aiohttp import web
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from channels.web.api import MAX_IDEMPOTENCY_KEY_CHARS
 from channels.web.schemas import (
     ComplaintCreated,
     ComplaintIn,
@@ -285,7 +286,11 @@ def build_openapi(settings: Settings) -> dict[str, Any]:
                         "Unique per complaint; a resend with the same key makes no second "
                         "complaint. Required unless external_id is given.",
                     ),
-                    "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+                    "schema": {
+                        "type": "string",
+                        "minLength": 1,
+                        "maxLength": MAX_IDEMPOTENCY_KEY_CHARS,
+                    },
                 }
             },
             "headers": {

@@ -100,6 +100,23 @@ async def test_every_text_in_indonesian_and_english(document: dict[str, Any]) ->
         assert indonesian and english, f"{where}: Indonesian, a blank line, then English"
 
 
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+async def test_found_by_the_fuzz_on_postgres(settings: Settings, store: Store) -> None:
+    """A key past the documented 200 characters and a NUL in the path were 500s."""
+    app = build_http_app(build_runtime(settings, store))
+    async with TestClient(TestServer(app)) as client:
+        headers = {"Authorization": f"Bearer {API_KEY_ALL}", "Idempotency-Key": "k" * 201}
+        body = {"region": "AGAM", "text": "Jalan berlubang di depan pasar"}
+        resp = await client.post("/api/v1/complaints", json=body, headers=headers)
+        assert resp.status == 400
+        assert (await resp.json())["error"]["code"] == "idempotency_key_too_long"
+        headers["Idempotency-Key"] = "k" * 200
+        resp = await client.post("/api/v1/complaints", json=body, headers=headers)
+        assert resp.status == 201
+        # And a NUL in a tracking number is no such complaint, not a 500.
+        assert (await client.get("/api/v1/complaints/AGM%00")).status == 404
+
+
 # --- the fuzz -----------------------------------------------------------------------------
 
 
@@ -187,7 +204,7 @@ def test_schemathesis_against_the_running_gateway(gateway: tuple[str, Counter]) 
         "GET /api/v1/complaints/{tracking_ref}",
     }
 
-    def exercise(case: schemathesis.Case, authorised: bool) -> None:
+    def exercise(case: schemathesis.Case, authorised: bool) -> Any:
         headers = {"Authorization": f"Bearer {API_KEY_ALL}"} if authorised else None
         before = complaints()
         response = case.call(base_url=base, session=session, headers=headers)
@@ -197,6 +214,21 @@ def test_schemathesis_against_the_running_gateway(gateway: tuple[str, Counter]) 
         seen[status] = seen.get(status, 0) + 1
         # Only a 201 makes a complaint; a replay (200) or any refusal makes none.
         assert made == (1 if status == 201 else 0), (status, response.text)
+        return response
+
+    # Explicit cases first, so both sides are always reached: a complaint, its replay, its
+    # status; then the generated ones.
+    by_label = {op.label: op for op in operations}
+    create = by_label["POST /api/v1/complaints"]
+    body = {"region": "AGAM", "text": "Jalan berlubang di depan pasar", "category": "pengaduan"}
+    valid = create.Case(
+        body=body, headers={"Idempotency-Key": "fuzz-explicit"}, media_type="application/json"
+    )
+    ref = exercise(valid, authorised=True).json()["tracking_ref"]
+    assert exercise(valid, authorised=True).json()["tracking_ref"] == ref
+    status = by_label["GET /api/v1/complaints/{tracking_ref}"]
+    exercise(status.Case(path_parameters={"tracking_ref": ref}), authorised=False)
+    assert seen == {201: 1, 200: 2}, seen
 
     for operation in operations:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
