@@ -10,6 +10,7 @@ from collections.abc import Callable
 from aiohttp import web
 
 import channels.email
+import channels.open311
 import channels.sms
 import channels.twitter
 import channels.web
@@ -32,6 +33,7 @@ CHANNEL_REGISTRATIONS: list[Callable[[Runtime], None]] = [
     channels.twitter.register,
     channels.sms.register,
     channels.email.register,
+    channels.open311.register,
 ]
 
 RUNTIME_KEY = web.AppKey("runtime", Runtime)

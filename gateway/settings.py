@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from channels.email.config import EmailConfig
+from channels.open311.config import Open311Config, ServiceConfig, check_services
 from channels.sms.config import SmsConfig
 from channels.twitter.config import TwitterConfig
 from gateway.config_base import Section, check_listen
@@ -135,6 +136,9 @@ class RegionConfig(Section):
     lapor_institution_id: str = ""
     review_required: bool = False
     replies: ReplyTexts | None = None
+    services: tuple[ServiceConfig, ...] = ()  # Open311 services; none: the LAPOR categories
+
+    _services = field_validator("services")(check_services)
 
     @field_validator("sms_keywords")
     @classmethod
@@ -181,6 +185,7 @@ class ChannelsSection(Section):
     sms: SmsConfig = SmsConfig()
     twitter: TwitterConfig = TwitterConfig()
     email: EmailConfig = EmailConfig()
+    open311: Open311Config = Open311Config()
 
 
 class LimitsSection(Section):

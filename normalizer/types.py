@@ -14,6 +14,7 @@ class Channel(StrEnum):
     EMAIL = "email"
     WEB = "web"
     API = "api"
+    OPEN311 = "open311"
 
 
 class Category(StrEnum):

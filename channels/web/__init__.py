@@ -6,6 +6,7 @@ from aiohttp import web
 
 from channels.web.api import ComplaintApi
 from channels.web.form import STATIC, CitizenForm, setup_templates
+from channels.web.openapi import openapi_view
 from gateway.runtime import Runtime
 
 
@@ -16,6 +17,7 @@ def register(rt: Runtime) -> None:
         [
             web.post("/api/v1/complaints", api.create),
             web.get("/api/v1/complaints/{tracking_ref}", api.status),
+            web.get("/api/v1/openapi.json", openapi_view(rt.settings)),
             web.get("/", form.show),
             web.post("/aduan", form.submit),
             web.get("/status", form.status),

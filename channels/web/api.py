@@ -228,7 +228,8 @@ class ComplaintApi:
         limited = self._over_limit(f"addr:{client_address(request, self.trusted_proxies)}")
         if limited is not None:
             return no_store(limited)
-        ref = request.match_info["tracking_ref"].upper()
+        # PostgreSQL refuses NUL in a query; U+FFFD is in no tracking number either.
+        ref = request.match_info["tracking_ref"].upper().replace("\x00", "\ufffd")
         async with self.rt.store.reader() as session:
             complaint = await session.scalar(select(Complaint).where(Complaint.tracking_ref == ref))
         if complaint is None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from channels.web.idempotency import fingerprint
@@ -34,3 +36,33 @@ class ComplaintIn(BaseModel):
 
     def fingerprint(self) -> str:
         return fingerprint(self.model_dump(mode="json"))
+
+# Answers of the JSON API, for its OpenAPI description (channels/web/openapi.py); the
+# fuzz test holds every answer of the running app to them.
+
+
+class ComplaintCreated(BaseModel):
+    id: str
+    tracking_ref: str
+    region: str
+    pesan: str
+
+
+class ComplaintStatus(BaseModel):
+    tracking_ref: str
+    region: str
+    status: str
+    lapor_tracking_id: str | None
+    received_at: datetime
+    updated_at: datetime
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    pesan: str
+    message: str
+    field: str | None = None
+
+
+class ErrorAnswer(BaseModel):
+    error: ErrorDetail

@@ -46,8 +46,8 @@ def stats(ctx: CliContext, as_json: bool, from_: str | None, to: str | None) -> 
             click.echo(to_json(data))
             return
         for window in ("today", "7d", "all"):
-            zone = f" (since midnight {ctx.settings.gateway.timezone})" if window == "today" else ""
-            click.echo(f"[{window}]{zone}")
+            since = f" (since midnight {ctx.settings.gateway.timezone})" if window == "today" else ""
+            click.echo(f"[{window}]{since}")
             for row in sorted(data[window], key=lambda r: (r["region"] or "", r["channel"])):
                 click.echo(
                     f"  {row['region'] or '-':<6} {row['channel']:<8} "

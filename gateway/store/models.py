@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -284,3 +285,31 @@ class ComplaintNote(Base):
     author: Mapped[str] = mapped_column(String(64))
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Open311Request(Base):
+    """What an Open311 POST carried beyond the complaint text: service, location, media link,
+    attributes, and the token that resolves to the complaint once there is one. Written in
+    the intake transaction of its inbound message; the reporter's identity is not kept here."""
+
+    __tablename__ = "open311_requests"
+    __table_args__ = (
+        Index("ix_open311_requests_device", "client", "device_id", "description_digest"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    inbound_id: Mapped[int] = mapped_column(ForeignKey("inbound_messages.id"), unique=True)
+    token: Mapped[str] = mapped_column(String(32), unique=True)
+    client: Mapped[str] = mapped_column(String(255))
+    region_code: Mapped[str] = mapped_column(String(8))
+    service_code: Mapped[str] = mapped_column(String(64))
+    # device_id + the digest of the folded description: a resend within the duplicate window.
+    device_id: Mapped[str | None] = mapped_column(String(255))
+    description_digest: Mapped[str] = mapped_column(String(64))
+    lat: Mapped[float | None] = mapped_column(Float)
+    long: Mapped[float | None] = mapped_column(Float)
+    address_string: Mapped[str | None] = mapped_column(Text)
+    address_id: Mapped[str | None] = mapped_column(String(255))
+    media_url: Mapped[str | None] = mapped_column(Text)
+    attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
