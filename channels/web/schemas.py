@@ -37,6 +37,7 @@ class ComplaintIn(BaseModel):
     def fingerprint(self) -> str:
         return fingerprint(self.model_dump(mode="json"))
 
+
 # Answers of the JSON API, for its OpenAPI description (channels/web/openapi.py); the
 # fuzz test holds every answer of the running app to them.
 

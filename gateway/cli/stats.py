@@ -46,7 +46,8 @@ def stats(ctx: CliContext, as_json: bool, from_: str | None, to: str | None) -> 
             click.echo(to_json(data))
             return
         for window in ("today", "7d", "all"):
-            since = f" (since midnight {ctx.settings.gateway.timezone})" if window == "today" else ""
+            today = window == "today"
+            since = f" (since midnight {ctx.settings.gateway.timezone})" if today else ""
             click.echo(f"[{window}]{since}")
             for row in sorted(data[window], key=lambda r: (r["region"] or "", r["channel"])):
                 click.echo(

@@ -478,4 +478,3 @@ class Console:
             lambda: review.assign(self.rt.store, self.rt.settings, c.id, region, by=op.name),
             "Aduan {ref} dialihkan ke wilayah {region}.",
         )
-

@@ -1,7 +1,7 @@
 """operators' workbench: notes, forwarded_at (follow-up SLA), lapor_sync_error, list indexes
 
 Revision ID: 0005
-Revises: 0001
+Revises: 0004
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import gateway.store.models
 
 revision = "0005"
-down_revision = "0001"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

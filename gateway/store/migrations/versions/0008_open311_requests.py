@@ -1,7 +1,7 @@
 """open311 requests: service, location, media link, attributes and token of Open311 POSTs
 
 Revision ID: 0008
-Revises: 0001
+Revises: 0005
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import gateway.store.models
 
 revision = "0008"
-down_revision = "0001"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
