@@ -4,6 +4,8 @@ import click
 
 from gateway.cli.common import CliContext, pass_cli, run, run_with_store
 from gateway.logfmt import configure as configure_logging
+from gateway.secrets import permission_warnings
+from gateway.settings import FileConfig
 from gateway.store.db import Store
 
 
@@ -38,5 +40,7 @@ def check_config(ctx: CliContext, no_db: bool) -> None:
 
         run_with_store(settings, probe, check=False)
     regions = ", ".join(f"{r.code} ({r.name})" for r in settings.regions.values())
+    for warning in permission_warnings(FileConfig, settings.path):
+        click.echo(f"lapor-gateway: warning: {warning}", err=True)
     click.echo(f"config OK: {settings.path}")
     click.echo(f"regions: {regions}")
