@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from gateway.cli.backup import backup, restore
 from gateway.cli.common import CliContext, run_guarded
 from gateway.cli.complaints import complaints
 from gateway.cli.db import db
@@ -41,6 +42,8 @@ def cli(ctx: click.Context, config: str | None) -> None:
 
 for command in (serve, check_config, db, complaints, log_cmd, stats, operator, outbox, fake_lapor):
     cli.add_command(command)
+db.add_command(backup)
+db.add_command(restore)
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import click
 
-from gateway.cli.common import CliContext, pass_cli, run, run_with_store
+from gateway.cli.common import CliContext, fail, pass_cli, run, run_with_store
+from gateway.instance_lock import InstanceLocked, instance_lock
 from gateway.logfmt import configure as configure_logging
 from gateway.secrets import permission_warnings
 from gateway.settings import FileConfig
@@ -16,7 +17,13 @@ def serve(ctx: CliContext) -> None:
     from gateway.app import serve as serve_app
 
     configure_logging()
-    run(serve_app(ctx.settings))
+    settings = ctx.settings
+    try:
+        # Held until the process exits: a second gateway on the same SQLite file is refused.
+        with instance_lock(settings.database_url):
+            run(serve_app(settings))
+    except InstanceLocked as e:
+        fail(str(e), 4)
 
 
 @click.command("check-config")
