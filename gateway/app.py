@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 from collections.abc import Callable
 
@@ -13,12 +14,13 @@ import channels.email
 import channels.sms
 import channels.twitter
 import channels.web
-from gateway import outbox, status_sync
+from gateway import outbox, sdnotify, status_sync
 from gateway.config_base import parse_listen
 from gateway.http_common import error_middleware
 from gateway.intake import Intake
 from gateway.metrics import Metrics
 from gateway.ops.routes import register as register_console
+from gateway.reload import Reloader
 from gateway.runtime import Runtime
 from gateway.settings import Settings
 from gateway.store.db import NotMigrated, Store, StoreUnavailable
@@ -110,12 +112,15 @@ async def serve(settings: Settings, *, stop_event: asyncio.Event | None = None) 
                 started.append(service)
             log.info("gateway started", extra={"listen": settings.http.listen})
             print(f"lapor-gateway: serving on http://{host}:{port}", flush=True)
+            sdnotify.notify(f"READY=1\nSTATUS=serving on {host}:{port}\nMAINPID={os.getpid()}")
             stop = stop_event or asyncio.Event()
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(signal.SIGHUP, Reloader(rt).request)
             await stop.wait()
             print("lapor-gateway: stopping", flush=True)
+            sdnotify.notify("STOPPING=1")
         finally:
             # HTTP first (in-flight requests finish), then the channels and workers.
             await runner.cleanup()
