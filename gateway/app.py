@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import signal
+import time
 from collections.abc import Callable
 
 from aiohttp import web
@@ -37,6 +38,8 @@ CHANNEL_REGISTRATIONS: list[Callable[[Runtime], None]] = [
 ]
 
 RUNTIME_KEY = web.AppKey("runtime", Runtime)
+# A failed write makes /readyz say "not ready" this long, unless a write succeeds first.
+WRITE_FAILURE_WINDOW_S = 30.0
 
 
 def build_runtime(settings: Settings, store: Store) -> Runtime:
@@ -71,7 +74,11 @@ def build_http_app(rt: Runtime) -> web.Application:
         except Exception as e:  # a driver error's text may quote row values: name only
             rt.health.set("database", False, type(e).__name__)
         else:
-            rt.health.set("database", True)
+            failed = rt.store.write_failure
+            if failed and time.monotonic() - failed[0] < WRITE_FAILURE_WINDOW_S:
+                rt.health.set("database", False, f"writes failing: {failed[1]}")
+            else:
+                rt.health.set("database", True)
         ready = rt.health.components["database"].ok
         degraded = sorted(n for n, c in rt.health.components.items() if not c.ok)
         body = {"ready": ready, "degraded": degraded, "components": rt.health.as_json()}

@@ -17,6 +17,8 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from gateway.store.db import StoreUnavailable
+
 
 class InstanceLocked(Exception):
     """Another process holds the database; the message says which and what to do."""
@@ -42,8 +44,14 @@ def instance_lock(database_url: str, purpose: str = "serve") -> Iterator[Path | 
         yield None
         return
     path = lock_path(db_path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o640)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o640)
+    except OSError as e:
+        raise StoreUnavailable(
+            f"{path}: cannot create the lock file ({e.strerror}); the database directory "
+            "must be writable by the gateway (SQLite writes its -wal and -shm files there too)"
+        ) from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

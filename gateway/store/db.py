@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -84,6 +85,9 @@ class Store:
         # SQLite has one writer at a time anyway; queueing writers here instead of in
         # busy_timeout keeps 200 concurrent submits fair and free of SQLITE_BUSY.
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        # (monotonic time, reason) of the last failed write, None once a write succeeds:
+        # reads can work while writes fail (a full disk), and /readyz must say so.
+        self.write_failure: tuple[float, str] | None = None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -103,7 +107,10 @@ class Store:
                     if isinstance(e, DBAPIError) and not isinstance(e, OperationalError):
                         if not _is_connection_problem(e):
                             raise
-                    raise StoreUnavailable(str(e).splitlines()[0]) from e
+                    reason = str(e).splitlines()[0]
+                    self.write_failure = (time.monotonic(), reason)
+                    raise StoreUnavailable(reason) from e
+                self.write_failure = None
         finally:
             if self._write_lock is not None:
                 self._write_lock.release()
