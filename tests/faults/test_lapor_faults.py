@@ -11,6 +11,7 @@ gateway keeps that differs from the one LAPOR gave for its key.
 from __future__ import annotations
 
 import asyncio
+import shutil
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
