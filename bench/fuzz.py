@@ -1,7 +1,7 @@
 """Fuzz every parser: the SMS PDU decoder, multipart reassembly, MIME parsing, the SMS
 webhook parsers and the normalizer (targets in tests/fuzz/targets.py, seeded with the real
 payloads of tests/fixtures/). Coverage-guided with atheris when it is installed
-(`.venv/bin/pip install atheris`), each target in its own process; otherwise a seeded
+(`.venv/bin/pip install -e ".[fuzz]"`), each target in its own process; otherwise a seeded
 random mutation of the same seeds. A crash, a hang (an input over 10 s) or an exception
 other than the parser's own rejection fails the run. Usage:
     .venv/bin/python bench/fuzz.py [--runs 100000] [--target NAME ...]
