@@ -164,7 +164,6 @@ def backup_postgres(database_url: str, target: Path) -> Path:
             [
                 _pg_tool("pg_dump"),
                 "--format=custom",
-                "--no-owner",
                 f"--file={partial}",
                 f"--dbname={_libpq_url(database_url)}",
             ]
