@@ -29,7 +29,14 @@ def child(name: str, runs: int, corpus: Path) -> None:
         from tests.fuzz.targets import TARGETS
 
     target = TARGETS[name]
-    args = [sys.argv[0], f"-atheris_runs={runs}", "-timeout=10", "-max_len=8192", str(corpus)]
+    args = [
+        sys.argv[0],
+        f"-atheris_runs={runs}",
+        "-timeout=10",
+        "-max_len=8192",
+        f"-artifact_prefix={corpus}/",  # a failing input is kept there and printed
+        str(corpus),
+    ]
     atheris.Setup(args, target)
     atheris.Fuzz()
 

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from channels.email.mime import AttachmentLimits, MailRejection, ParsedMail, parse_mail
 from channels.sms.multipart import MISSING, Multipart
-from channels.sms.pdu import PduError, decode_deliver
+from channels.sms.pdu import Encoding, PduError, decode_deliver, printable
 from channels.sms.webhooks import BadRequest, SmsWebhooks, _parse_time
 from gateway.store.models import SmsPart
 from normalizer.normalize import normalize
@@ -43,7 +43,11 @@ def pdu(data: bytes) -> None:
             decoded = decode_deliver(hex_pdu, tpdu_length)
         except PduError:
             continue
-        storable(decoded.text)
+        # The text keeps lone surrogates on purpose (an emoji split between parts is joined
+        # from `ucs2`); what the modem reader stores is printable(text).
+        storable(printable(decoded.text))
+        if decoded.encoding == Encoding.UCS2:
+            assert decoded.ucs2 is not None
         storable(decoded.sender)
         assert decoded.timestamp.tzinfo is not None
         if decoded.concat is not None:
