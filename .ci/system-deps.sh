@@ -43,3 +43,8 @@ fi
 if ! command -v chromium >/dev/null; then
   apt_install chromium fonts-dejavu-core
 fi
+
+# systemd-analyze: the tests verify deploy/lapor-gateway.service with it (skipped without).
+if ! command -v systemd-analyze >/dev/null; then
+  apt_install systemd || echo "system-deps: systemd-analyze unavailable; the unit checks are skipped" >&2
+fi

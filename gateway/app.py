@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
+import time
 from collections.abc import Callable
 
 from aiohttp import web
@@ -14,12 +16,13 @@ import channels.open311
 import channels.sms
 import channels.twitter
 import channels.web
-from gateway import outbox, status_sync
+from gateway import outbox, sdnotify, status_sync
 from gateway.config_base import parse_listen
 from gateway.http_common import error_middleware
 from gateway.intake import Intake
 from gateway.metrics import Metrics
 from gateway.ops.routes import register as register_console
+from gateway.reload import Reloader
 from gateway.runtime import Runtime
 from gateway.settings import Settings
 from gateway.store.db import NotMigrated, Store, StoreUnavailable
@@ -37,6 +40,8 @@ CHANNEL_REGISTRATIONS: list[Callable[[Runtime], None]] = [
 ]
 
 RUNTIME_KEY = web.AppKey("runtime", Runtime)
+# A failed write makes /readyz say "not ready" this long, unless a write succeeds first.
+WRITE_FAILURE_WINDOW_S = 30.0
 
 
 def build_runtime(settings: Settings, store: Store) -> Runtime:
@@ -71,7 +76,11 @@ def build_http_app(rt: Runtime) -> web.Application:
         except Exception as e:  # a driver error's text may quote row values: name only
             rt.health.set("database", False, type(e).__name__)
         else:
-            rt.health.set("database", True)
+            failed = rt.store.write_failure
+            if failed and time.monotonic() - failed[0] < WRITE_FAILURE_WINDOW_S:
+                rt.health.set("database", False, f"writes failing: {failed[1]}")
+            else:
+                rt.health.set("database", True)
         ready = rt.health.components["database"].ok
         degraded = sorted(n for n, c in rt.health.components.items() if not c.ok)
         body = {"ready": ready, "degraded": degraded, "components": rt.health.as_json()}
@@ -112,12 +121,15 @@ async def serve(settings: Settings, *, stop_event: asyncio.Event | None = None) 
                 started.append(service)
             log.info("gateway started", extra={"listen": settings.http.listen})
             print(f"lapor-gateway: serving on http://{host}:{port}", flush=True)
+            sdnotify.notify(f"READY=1\nSTATUS=serving on {host}:{port}\nMAINPID={os.getpid()}")
             stop = stop_event or asyncio.Event()
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(signal.SIGHUP, Reloader(rt).request)
             await stop.wait()
             print("lapor-gateway: stopping", flush=True)
+            sdnotify.notify("STOPPING=1")
         finally:
             # HTTP first (in-flight requests finish), then the channels and workers.
             await runner.cleanup()

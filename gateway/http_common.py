@@ -11,6 +11,7 @@ from aiohttp import web
 from gateway.store.db import StoreUnavailable
 
 IPNetwork = IPv4Network | IPv6Network
+STORE_RETRY_AFTER_S = 5
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -29,12 +30,15 @@ def error_middleware(max_body_bytes: int) -> Callable[..., Awaitable[web.StreamR
         try:
             return await handler(request)
         except StoreUnavailable:
-            return json_error(
+            resp = json_error(
                 503,
                 "store_unavailable",
                 "Layanan sedang sibuk, silakan coba lagi beberapa saat lagi.",
                 "The store is unavailable; nothing was saved. Retry later.",
             )
+            # Providers and apps back off by it instead of hammering a recovering database.
+            resp.headers["Retry-After"] = str(STORE_RETRY_AFTER_S)
+            return resp
         except web.HTTPRequestEntityTooLarge:
             return json_error(
                 413,

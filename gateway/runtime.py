@@ -106,6 +106,8 @@ class Runtime:
     routes: list[web.RouteDef] = field(default_factory=list)
     # Called with the aiohttp app before it starts (sub-apps, middlewares, templates).
     app_setups: list[Callable[[web.Application], None]] = field(default_factory=list)
+    # Called after a reload replaced settings.regions (for what is derived from regions).
+    reload_hooks: list[Callable[[], None]] = field(default_factory=list)
 
     def add_service(self, service: Service) -> None:
         self.services.append(service)

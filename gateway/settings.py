@@ -23,6 +23,7 @@ from channels.twitter.config import TwitterConfig
 from gateway.config_base import Section, check_listen
 from gateway.lapor.config import LaporConfig
 from gateway.ops.config import OpsConfig
+from gateway.secrets import SecretError, apply_secrets
 from gateway.sla import SlaConfig
 from normalizer.types import Limits, RegionRules
 
@@ -345,6 +346,12 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     """Read and validate everything; raise ConfigError naming file and key."""
     cfg_path = config_path(path).resolve()
     raw = _read_toml(cfg_path)
+    try:
+        apply_secrets(FileConfig, raw, cfg_path.parent)
+    except SecretError as e:
+        raise ConfigError(
+            "\n".join(f"{cfg_path}: {line}" for line in str(e).splitlines())
+        ) from None
     try:
         file = FileConfig.model_validate(raw)
     except ValidationError as e:

@@ -51,14 +51,14 @@ class MailIntake:
             allowed_types=cfg.allowed_attachment_types,
             max_count=cfg.max_attachments,
         )
-        self.address_regions = {
-            address.lower(): code
-            for code, region in rt.settings.regions.items()
-            for address in region.email_addresses
-        }
 
     def region_for(self, address: str) -> str | None:
-        return self.address_regions.get(address.strip().strip("<>").lower())
+        # Looked up per mail: a reload (SIGHUP) may have changed the regions.
+        wanted = address.strip().strip("<>").lower()
+        for code, region in self.rt.settings.regions.items():
+            if wanted in region.email_addresses:
+                return code
+        return None
 
     async def ingest(
         self,

@@ -58,15 +58,20 @@ class TwitterPoller:
         self.rt = rt
         self.api = api
         self.cfg = cfg or rt.settings.channels.twitter
-        hashtags = [tag for region in rt.settings.regions.values() for tag in region.hashtags]
-        self.queries = build_queries(hashtags, self.cfg.max_query_chars)
-        self.watched = frozenset(t.lower() for t in hashtags)
+        self._load_hashtags()
+        rt.reload_hooks.append(self._load_hashtags)
         self.own_user_id = self.cfg.own_user_id or _user_id_of(self.cfg.access_token)
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._leading = False
         self._failures = 0
         self._last_fault: tuple[str, int | None] | None = None
+
+    def _load_hashtags(self) -> None:
+        # At start and after a reload (SIGHUP): the regions may have changed.
+        hashtags = [tag for r in self.rt.settings.regions.values() for tag in r.hashtags]
+        self.queries = build_queries(hashtags, self.cfg.max_query_chars)
+        self.watched = frozenset(t.lower() for t in hashtags)
 
     # --- service -----------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from gateway.cli.backup import backup, restore
 from gateway.cli.common import CliContext, run_guarded
 from gateway.cli.complaints import complaints
 from gateway.cli.db import db
@@ -14,6 +15,8 @@ from gateway.cli.fake_lapor import fake_lapor
 from gateway.cli.log import log_cmd
 from gateway.cli.operator import operator
 from gateway.cli.outbox import outbox
+from gateway.cli.purge import purge
+from gateway.cli.reload import reload
 from gateway.cli.serve import check_config, serve
 from gateway.cli.stats import stats
 
@@ -41,6 +44,10 @@ def cli(ctx: click.Context, config: str | None) -> None:
 
 for command in (serve, check_config, db, complaints, log_cmd, stats, operator, outbox, fake_lapor):
     cli.add_command(command)
+cli.add_command(reload)
+cli.add_command(purge)
+db.add_command(backup)
+db.add_command(restore)
 
 
 def main(argv: list[str] | None = None) -> Any:

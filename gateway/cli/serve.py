@@ -1,9 +1,15 @@
 from __future__ import annotations
 
+import signal
+
 import click
 
-from gateway.cli.common import CliContext, pass_cli, run, run_with_store
+from gateway.cli.common import CliContext, fail, pass_cli, run, run_with_store
+from gateway.instance_lock import InstanceLocked, instance_lock
 from gateway.logfmt import configure as configure_logging
+from gateway.reload import pid_file
+from gateway.secrets import permission_warnings
+from gateway.settings import FileConfig
 from gateway.store.db import Store
 
 
@@ -14,7 +20,15 @@ def serve(ctx: CliContext) -> None:
     from gateway.app import serve as serve_app
 
     configure_logging()
-    run(serve_app(ctx.settings))
+    # Until the loop handles SIGHUP (reload), one must not end the process.
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    settings = ctx.settings
+    try:
+        # Held until the process exits: a second gateway on the same SQLite file is refused.
+        with instance_lock(settings.database_url), pid_file(settings):
+            run(serve_app(settings))
+    except InstanceLocked as e:
+        fail(str(e), 4)
 
 
 @click.command("check-config")
@@ -38,5 +52,7 @@ def check_config(ctx: CliContext, no_db: bool) -> None:
 
         run_with_store(settings, probe, check=False)
     regions = ", ".join(f"{r.code} ({r.name})" for r in settings.regions.values())
+    for warning in permission_warnings(FileConfig, settings.path):
+        click.echo(f"lapor-gateway: warning: {warning}", err=True)
     click.echo(f"config OK: {settings.path}")
     click.echo(f"regions: {regions}")

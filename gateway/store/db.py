@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from functools import partial
@@ -96,6 +97,9 @@ class Store:
         self._writer_db = database if self.is_sqlite and database != ":memory:" else None
         self._writer: WriterThread | None = None
         self._writer_engine: AsyncEngine | None = None
+        # (monotonic time, reason) of the last failed write, None once a write succeeds:
+        # reads can work while writes fail (a full disk), and /readyz must say so.
+        self.write_failure: tuple[float, str] | None = None
 
     async def run_write(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """`work(session)` in one write transaction (intake's group commit).
@@ -119,10 +123,21 @@ class Store:
 
     async def _write_on_writer(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         assert self._writer_engine is not None
-        with _store_errors():
+        with self._write_errors():
             async with AsyncSession(self._writer_engine, expire_on_commit=False) as session:
                 async with session.begin():
                     return await work(session)
+
+    @contextmanager
+    def _write_errors(self) -> Iterator[None]:
+        """_store_errors that also remembers the last failed write for /readyz."""
+        try:
+            with _store_errors():
+                yield
+        except StoreUnavailable as e:
+            self.write_failure = (time.monotonic(), str(e))
+            raise
+        self.write_failure = None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -135,7 +150,7 @@ class Store:
             await self._write_lock.acquire()
         try:
             async with self.sessions() as session:
-                with _store_errors():
+                with self._write_errors():
                     async with session.begin():
                         yield session
         finally:

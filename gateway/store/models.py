@@ -313,3 +313,19 @@ class Open311Request(Base):
     media_url: Mapped[str | None] = mapped_column(Text)
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class PurgeLog(Base):
+    """What `lapor-gateway purge` removed (UU PDP retention): written in the same
+    transaction as the batch it describes. Tracking numbers only, no personal data."""
+
+    __tablename__ = "purge_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(String(36), index=True)
+    ran_at: Mapped[datetime] = mapped_column(default=utcnow)
+    cutoff: Mapped[datetime]
+    older_than_days: Mapped[int] = mapped_column(Integer)
+    actor: Mapped[str] = mapped_column(String(64))
+    counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    tracking_refs: Mapped[list[Any]] = mapped_column(default=list)
