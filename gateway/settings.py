@@ -5,12 +5,14 @@ Every error names the file and the key, so an installer can fix it without readi
 
 from __future__ import annotations
 
+import json
 import os
 import string
 import tomllib
+from datetime import date, datetime, time
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from sqlalchemy.engine import make_url
@@ -274,6 +276,29 @@ class Settings:
         return self.file.replies
 
 
+M = TypeVar("M", bound=Section)
+
+# Strict types: what a key must be, said the way the TOML file writes it.
+EXPECTED = {
+    "int_type": "must be a whole number without quotes, e.g. 8",
+    "float_type": "must be a number without quotes, e.g. 30 or 0.5",
+    "bool_type": "must be true or false, without quotes",
+    "string_type": 'must be text in quotes, e.g. "1708"',
+    "tuple_type": 'must be an array, e.g. ["AGAM"]',
+    "list_type": 'must be an array, e.g. ["AGAM"]',
+    "dict_type": "must be a table",
+    "model_type": "must be a table ([section] or { key = value })",
+}
+
+
+def _toml_type(value: object) -> str:
+    for kind, name in ((bool, "true/false"), (int, "a number"), (float, "a number"),
+                       (str, "text in quotes"), (list, "an array"), (dict, "a table")):  # fmt: skip
+        if isinstance(value, kind):
+            return name
+    return type(value).__name__
+
+
 def _format_validation(source: Path, err: ValidationError) -> str:
     lines = []
     for e in err.errors():
@@ -283,8 +308,24 @@ def _format_validation(source: Path, err: ValidationError) -> str:
             msg = "unknown key (typo?)"
         elif e["type"] == "missing":
             msg = "required key is missing"
+        elif e["type"] in EXPECTED:  # the value itself is not shown: it may be a secret
+            msg = f"{EXPECTED[e['type']]} (found {_toml_type(e['input'])})"
         lines.append(f"{source}: {key}: {msg}")
     return "\n".join(lines)
+
+
+def _validate_strict(model: type[M], raw: dict[str, Any]) -> M:
+    """Strict types: `max_attempts = "8"` or `enabled = "yes"` is an error, never coerced.
+
+    Pydantic's strict mode in its JSON flavour, which takes arrays for tuples as TOML writes
+    them; TOML dates and times become ISO strings on the way."""
+
+    def iso(value: object) -> str:
+        if isinstance(value, date | datetime | time):
+            return value.isoformat()
+        raise TypeError(type(value).__name__)
+
+    return model.model_validate_json(json.dumps(raw, default=iso), strict=True)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -307,7 +348,7 @@ def _load_regions(regions_dir: Path) -> dict[str, RegionConfig]:
     errors: list[str] = []
     for file in sorted(regions_dir.glob("*.toml")):
         try:
-            region = RegionConfig.model_validate(_read_toml(file))
+            region = _validate_strict(RegionConfig, _read_toml(file))
         except ValidationError as e:
             errors.append(_format_validation(file, e))
             continue
@@ -353,7 +394,7 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
             "\n".join(f"{cfg_path}: {line}" for line in str(e).splitlines())
         ) from None
     try:
-        file = FileConfig.model_validate(raw)
+        file = _validate_strict(FileConfig, raw)
     except ValidationError as e:
         raise ConfigError(_format_validation(cfg_path, e)) from None
     settings = Settings(cfg_path, file, {})

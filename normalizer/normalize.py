@@ -83,7 +83,7 @@ def normalize(
     notes = list(routed.notes)
     region = hinted or routed.region_code
     if region is None:
-        return reject(RejectReason.UNROUTED, routed.unrouted_detail, routed.text)
+        return reject(RejectReason.UNROUTED, routed.unrouted_detail, clean_text(routed.text))
     if hinted and routed.region_code and routed.region_code != hinted:
         notes.append(f"region hint {hinted} overrides {routed.matched_by} ({routed.region_code})")
     if invalid_phone:

@@ -42,6 +42,8 @@ TWEET_FIELDS = [
     "author_id",
     "in_reply_to_user_id",
     "attachments",
+    # Posts over 280 characters: `text` is cut there, the whole post is in note_tweet.
+    "note_tweet",
 ]
 USER_FIELDS = ["username", "name"]
 MEDIA_FIELDS = ["url", "preview_image_url", "type"]

@@ -7,8 +7,10 @@ includes.users / includes.media / includes.tweets, meta with newest_id, oldest_i
 result_count, next_token), checks the bearer token, evaluates the query (hashtags, OR,
 parentheses, negation, is:retweet / is:reply / is:quote, from:, plain words), since_id,
 until_id, start_time, end_time, max_results and pagination, and counts a rate-limit window
-with X's x-rate-limit-* headers. `POST /2/tweets` takes replies (OAuth 1.0a user context
-only, like X) and records them.
+with X's x-rate-limit-* headers. A post over 280 characters is a long post as on X: `text`
+is cut at 280 (weighted: emoji count 2) and the whole post with its entities is in
+`note_tweet`, returned only when tweet.fields asks for it. `POST /2/tweets` takes replies
+(OAuth 1.0a user context only, like X) and records them.
 
 Not part of X, for tests and trainers:
   GET  /                    a page in Indonesian: post a tweet, see tweets and replies
@@ -50,6 +52,9 @@ TWEPOCH_MS = 1288834974657  # X's snowflake epoch
 DEFAULT_TOKEN = "fake-bearer-token"
 RATE_WINDOW_S = 15 * 60
 MAX_QUERY_CHARS = 512
+# A post longer than this (X's weighted count) is a long post: `text` is cut here and the
+# whole post goes to `note_tweet`, which X returns only when tweet.fields asks for it.
+MAX_TEXT_WEIGHT = 280
 DEFAULT_TWEET_FIELDS = ("id", "text", "edit_history_tweet_ids")
 DEFAULT_USER_FIELDS = ("id", "name", "username")
 DEFAULT_MEDIA_FIELDS = ("media_key", "type")
@@ -154,14 +159,17 @@ def compile_query(query: str) -> Predicate:
 def term(token: str) -> Predicate:
     if token.startswith('"'):
         phrase = token.strip('"').casefold()
-        return lambda t: phrase in t["text"].casefold()
+        return lambda t: phrase in full_text(t).casefold()
+    # Search sees the whole of a long post, not only its first 280 characters.
     if token.startswith("#"):
         tag = token[1:].casefold()
-        return lambda t: any(h["tag"].casefold() == tag for h in t["entities"].get("hashtags", ()))
+        return lambda t: any(
+            h["tag"].casefold() == tag for h in full_entities(t).get("hashtags", ())
+        )
     if token.startswith("@"):
         name = token[1:].casefold()
         return lambda t: any(
-            m["username"].casefold() == name for m in t["entities"].get("mentions", ())
+            m["username"].casefold() == name for m in full_entities(t).get("mentions", ())
         )
     op, colon, arg = token.partition(":")
     if colon:
@@ -176,7 +184,15 @@ def term(token: str) -> Predicate:
             return lambda t: t.get("lang") == arg
         raise QueryError(f"unsupported operator {token!r}")
     word = token.casefold()
-    return lambda t: word in re.findall(r"\w+", t["text"].casefold())
+    return lambda t: word in re.findall(r"\w+", full_text(t).casefold())
+
+
+def full_text(t: Tweet) -> str:
+    return str(t.get("note_tweet", {}).get("text") or t["text"])
+
+
+def full_entities(t: Tweet) -> dict[str, Any]:
+    return t["note_tweet"]["entities"] if "note_tweet" in t else t["entities"]
 
 
 # --- state --------------------------------------------------------------------------------
@@ -255,17 +271,20 @@ class FakeXApi:
             self.media[key] = media_object(key, m.get("type", "photo"))
             media_keys.append(key)
         text, urls = shorten_urls(text, media_keys)
+        shown = cut_long_post(text)
         tweet: Tweet = {
             "id": tweet_id,
-            "text": text,
+            "text": shown,
             "edit_history_tweet_ids": [tweet_id],
             "author_id": author_id,
             "created_at": iso(created_at),
             "conversation_id": conversation_id,
             "lang": spec.get("lang", "in"),
-            "entities": entities(text, urls, self.users),
+            "entities": entities(shown, urls, self.users),
             "_username": username,
         }
+        if shown != text:
+            tweet["note_tweet"] = {"text": text, "entities": entities(text, urls, self.users)}
         if refs:
             tweet["referenced_tweets"] = refs
         if in_reply_to_user_id:
@@ -303,6 +322,24 @@ def media_object(key: str, kind: str) -> dict[str, Any]:
     else:
         media["preview_image_url"] = f"https://pbs.twimg.com/ext_tw_video_thumb/{key}/pu/img.jpg"
     return media
+
+
+def char_weight(ch: str) -> int:
+    """twitter-text's weights: Latin, punctuation and most of the BMP's first ranges count
+    1, everything else (emoji, CJK) 2. A t.co link counts its 23 characters."""
+    cp = ord(ch)
+    light = cp <= 0x10FF or 0x2000 <= cp <= 0x200D or 0x2010 <= cp <= 0x201F
+    return 1 if light or 0x2032 <= cp <= 0x2037 else 2
+
+
+def cut_long_post(text: str) -> str:
+    """The first MAX_TEXT_WEIGHT of a post, as X puts it in `text`; short posts unchanged."""
+    weight = 0
+    for i, ch in enumerate(text):
+        weight += char_weight(ch)
+        if weight > MAX_TEXT_WEIGHT:
+            return text[:i]
+    return text
 
 
 def shorten_urls(text: str, media_keys: list[str]) -> tuple[str, list[dict[str, Any]]]:
@@ -346,6 +383,8 @@ def entities(text: str, urls: list[dict[str, Any]], users: dict[str, Any]) -> di
     positioned = []
     for u in urls:
         start = text.find(u["url"])
+        if start < 0:  # the link is in the part of a long post that `text` leaves out
+            continue
         positioned.append({"start": start, "end": start + len(u["url"]), **u})
     if positioned:
         out["urls"] = positioned

@@ -16,7 +16,6 @@ from typing import Any
 from normalizer.types import Attachment, Channel, RawMessage
 
 MANUAL_RETWEET = re.compile(r"^\s*RT\s+@\w+\s*:", re.IGNORECASE)
-QUOTE_CONTEXT = "\n\nMengutip @{handle}: “{text}”"
 IMAGE_TYPES = {
     ".jpg": "image/jpeg",
     ".jpeg": "image/jpeg",
@@ -129,34 +128,63 @@ def _refs(tweet: Mapping[str, Any]) -> dict[str, str]:
     return {str(r.get("type")): str(r.get("id")) for r in refs if isinstance(r, Mapping)}
 
 
+def own_text(tweet: Mapping[str, Any]) -> tuple[str, list[dict[str, Any]], bool]:
+    """(text, hashtag entities, long post?) of what the citizen wrote.
+
+    A post over 280 characters (X Premium) comes with `text` cut at 280 and its entities
+    counted on that cut; the whole text and its entities are in `note_tweet`, when
+    `tweet.fields` asks for it. Only the whole text routes a post whose hashtag is in the tail.
+    """
+    note = tweet.get("note_tweet")
+    if isinstance(note, Mapping) and isinstance(note.get("text"), str) and note["text"]:
+        source: Mapping[str, Any] = note
+        long_post = True
+    else:
+        source, long_post = tweet, False
+    entities = source.get("entities") if isinstance(source.get("entities"), Mapping) else {}
+    hashtags = [h for h in entities.get("hashtags", ()) if isinstance(h, Mapping) and "tag" in h]
+    return str(source.get("text") or ""), [dict(h) for h in hashtags], long_post
+
+
 def to_raw(found: Found, watched: frozenset[str], *, now: datetime | None = None) -> RawMessage:
-    """The tweet as intake sees it. Routing and cleanup are the normalizer's job."""
+    """The tweet as intake sees it. Routing and cleanup are the normalizer's job.
+
+    The complaint is the citizen's own text: a quoted post (someone else's words, maybe
+    someone else's data) and the post a reply answers stay out of it, so their hashtags
+    never route it. The quoted post is kept in meta for the operator.
+    """
     tweet = found.tweet
     user = found.user
     author_id = str(tweet.get("author_id") or "")
-    entities = tweet.get("entities") if isinstance(tweet.get("entities"), Mapping) else {}
-    hashtags = [h for h in entities.get("hashtags", ()) if isinstance(h, Mapping) and "tag" in h]
-    text = str(tweet.get("text") or "")
+    text, hashtags, long_post = own_text(tweet)
     meta: dict[str, Any] = {
         "hashtags": hashtags,
         "user_id": author_id or None,
         "conversation_id": tweet.get("conversation_id"),
         "tweet": tweet,
     }
+    if long_post:
+        meta["long_post"] = True
     if user is not None:
         meta["username"] = user.get("username")
     else:
         meta["author_missing"] = True  # deleted or suspended account: X left it out
     if tweet.get("geo"):
         meta["geo"] = tweet["geo"]
-    quoted_id = _refs(tweet).get("quoted")
+    refs = _refs(tweet)
+    if "replied_to" in refs:
+        meta["replied_to"] = refs["replied_to"]
+    quoted_id = refs.get("quoted")
     if quoted_id:
         quoted = found.page.referenced.get(quoted_id)
         meta["quoted"] = {"id": quoted_id, "available": quoted is not None}
-        if quoted is not None and quoted.get("text"):
+        if quoted is not None:
             handle = found.page.users.get(str(quoted.get("author_id")), {}).get("username")
-            meta["quoted"]["author_id"] = quoted.get("author_id")
-            text += QUOTE_CONTEXT.format(handle=handle or "pengguna", text=quoted["text"])
+            meta["quoted"] |= {
+                "author_id": quoted.get("author_id"),
+                "username": handle,
+                "text": own_text(quoted)[0],
+            }
     tags = [str(h["tag"]).lower() for h in hashtags]
     recipient = next((f"#{t}" for t in tags if t in watched), "x:search")
     return RawMessage(

@@ -75,6 +75,36 @@ CASES = [
         ["agam.toml", "sms_keywords", "letters/digits"],
     ),
     (
+        "number in quotes",
+        "[limits]\nmax_text_chars = '10000'\n",
+        {},
+        ["limits.max_text_chars", "must be a whole number without quotes", "found text in quotes"],
+    ),
+    (
+        "yes for a boolean",
+        "[channels.sms.modem]\nenabled = 'yes'\n",
+        {},
+        ["channels.sms.modem.enabled", "must be true or false", "found text in quotes"],
+    ),
+    (
+        "number for text",
+        "[channels.sms]\nshort_code = 1708\n",
+        {},
+        ["channels.sms.short_code", "must be text in quotes", "found a number"],
+    ),
+    (
+        "text for an array",
+        "",
+        {"agam.toml": ('["AGAM"]', '"AGAM"')},
+        ["agam.toml", "sms_keywords", "must be an array"],
+    ),
+    (
+        "region flag in quotes",
+        "",
+        {"agam.toml": ("review_required = false", 'review_required = "false"')},
+        ["agam.toml", "review_required", "must be true or false"],
+    ),
+    (
         "not toml",
         "",
         {"agam.toml": ('code = "AGAM"', "code = AGAM")},
@@ -99,6 +129,26 @@ def test_bad_config_is_refused(
         for fragment in expected:
             assert fragment in result.stderr, (fragment, result.stderr)
         assert "Traceback" not in result.stderr
+
+
+def test_max_attempts_in_quotes_is_an_error_not_eight(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path, f"sqlite+aiosqlite:///{tmp_path}/x.db")
+    cfg.write_text(cfg.read_text().replace("max_attempts = 3", 'max_attempts = "8"'))
+    result = cli_in_process(cfg, "check-config", "--no-db")
+    assert result.exit_code == 2, result.output
+    assert (
+        f"{cfg}: lapor.max_attempts: must be a whole number without quotes, e.g. 8 "
+        "(found text in quotes)"
+    ) in result.stderr
+
+
+def test_a_secret_of_the_wrong_type_is_not_echoed(tmp_path: Path) -> None:
+    extra = "[channels.twitter]\nbearer_token = 987654321987654321\n"
+    cfg = write_config(tmp_path, "sqlite+aiosqlite:///x.db", extra)
+    result = cli_in_process(cfg, "check-config")
+    assert result.exit_code == 2
+    assert "channels.twitter.bearer_token: must be text in quotes" in result.stderr
+    assert "987654321987654321" not in result.stderr
 
 
 def test_bad_listen_and_database_url(tmp_path: Path) -> None:

@@ -265,3 +265,35 @@ def test_bad_twitter_config_names_the_key(
     with pytest.raises(ConfigError, match=message) as caught:
         load_settings(path)
     assert "channels.twitter" in str(caught.value)
+
+
+LONG_POST = (
+    "Sudah tiga minggu jalan di Jorong Padang Tongah rusak parah 😡🚧 lubangnya dalam, kalau "
+    "hujan tergenang dan dua pengendara motor jatuh minggu ini. Foto: https://photos.app.goo.gl/9x "
+    "Warga sudah lapor ke wali nagari tapi belum ada tindakan. Mohon segera diperbaiki sebelum "
+    "ada korban lagi 🙏 anak sekolah lewat tiap pagi. Terima kasih #aduanagam"
+)
+
+
+async def test_long_post_is_cut_at_280_and_whole_only_in_note_tweet(fake_x: FakeX) -> None:
+    tweet_id = fake_x.tweet(LONG_POST)
+    fields = {"query": "#aduanagam", "tweet.fields": "entities"}
+    status, plain, _ = await get(fake_x.url, fields)
+    assert status == 200
+    (shown,) = plain["data"]
+    assert shown["id"] == tweet_id
+    assert "note_tweet" not in shown  # only when tweet.fields asks for it, as on X
+    assert "#aduanagam" not in shown["text"]
+    assert "hashtags" not in shown["entities"]  # the search still found it: X sees it all
+    _, asked, _ = await get(fake_x.url, fields | {"tweet.fields": "entities,note_tweet"})
+    note = asked["data"][0]["note_tweet"]
+    assert note["text"].startswith(shown["text"])
+    assert note["text"].endswith("Terima kasih #aduanagam")
+    assert "photos.app.goo.gl" not in note["text"]  # links are t.co links, as on X
+    (tag,) = note["entities"]["hashtags"]
+    assert note["text"][tag["start"] : tag["end"]] == "#aduanagam"
+    # The client asks for note_tweet: the gateway gets the whole post.
+    client = api_for(fake_x.url)
+    body = await client.search("#aduanagam")
+    await client.close()
+    assert body["data"][0]["note_tweet"]["text"] == note["text"]

@@ -216,10 +216,8 @@ async def test_bad_input_is_stored_or_skipped_with_a_reason(
     for accepted in (original, emoji, quote, gone):
         assert seen[accepted] == [("accepted", None)]
     complaints = {c.external_id: c for c in await all_rows(store, Complaint)}
-    assert complaints[emoji].text == "😡" * 268
-    assert complaints[quote].text.startswith("Betul, sudah seminggu gelap")
-    assert "Mengutip @rini_lbs" in complaints[quote].text
-    assert "Lampu jalan mati di Jl. Sudirman" in complaints[quote].text
+    assert complaints[emoji].text == "😡" * 268  # a long post (emoji weigh 2): whole
+    assert complaints[quote].text == "Betul, sudah seminggu gelap"  # not the quoted words
     inbound = {m.external_id: m for m in await all_rows(store, InboundMessage)}
     assert inbound[gone].meta["author_missing"] is True
     assert inbound[gone].sender.startswith("x-user:")
@@ -301,3 +299,24 @@ async def test_a_cursor_older_than_the_search_window_falls_back_to_a_time(
     assert "since_id" not in search["params"] and "start_time" in search["params"]
     assert [c.external_id for c in await all_rows(store, Complaint)] == [tweet]
     assert await cursor_value(store) == tweet
+
+
+async def test_long_post_and_quote_file_the_citizens_whole_own_text(
+    fake_x: FakeX, poller: TwitterPoller, store: Store
+) -> None:
+    tail = "Mohon segera diperbaiki 🙏 #aduanagam"
+    long_text = "Jalan rusak parah di Jorong Padang Tongah, " + "lubang dalam dan tergenang. " * 9
+    long_post = fake_x.tweet(long_text + tail)
+    quoted = fake_x.tweet("Banjir di Rungkut #aduansurabaya", username="arek_sby")
+    quote = fake_x.tweet("Di Agam juga sama, selokan meluap #aduanagam", quote_of=quoted)
+
+    await poller.cycle()
+
+    by_id = {c.external_id: c for c in await all_rows(store, Complaint)}
+    assert by_id[long_post].region_code == "AGAM"
+    assert by_id[long_post].text == (long_text + "Mohon segera diperbaiki 🙏").strip()
+    assert by_id[quote].region_code == "AGAM"
+    assert by_id[quote].text == "Di Agam juga sama, selokan meluap"
+    assert by_id[quoted].region_code == "SBY"  # its own complaint, not part of the quote
+    (inbound,) = [m for m in await all_rows(store, InboundMessage) if m.external_id == quote]
+    assert inbound.meta["quoted"]["text"] == "Banjir di Rungkut #aduansurabaya"

@@ -77,17 +77,16 @@ def test_manual_retweet_is_a_retweet() -> None:
     assert skip.reason == "retweet"
 
 
-def test_quote_tweet_keeps_the_quoted_text_as_context() -> None:
+def test_quote_tweet_is_the_citizens_own_text_with_the_quoted_post_in_meta() -> None:
     quote = found_all("search_retweet_quote_reply.json")[1]
     raw = to_raw(quote, WATCHED)
-    assert raw.text.startswith("Betul, sudah seminggu gelap, rawan begal #aduanagam")
-    assert raw.text.endswith(
-        "Mengutip @rini_lbs: “Lampu jalan mati di Jl. Sudirman #aduanagam https://t.co/Xa8kPq2Lmn”"
-    )
+    assert raw.text == "Betul, sudah seminggu gelap, rawan begal #aduanagam https://t.co/QtQ9wE1mZp"
     assert raw.meta["quoted"] == {
         "id": "1795012345678901250",
         "available": True,
         "author_id": "1187365428764213249",
+        "username": "rini_lbs",
+        "text": "Lampu jalan mati di Jl. Sudirman #aduanagam https://t.co/Xa8kPq2Lmn",
     }
 
 
