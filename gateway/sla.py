@@ -62,7 +62,7 @@ class SlaConfig(Section):
                 out.append(date.fromisoformat(str(v)))
             except ValueError:
                 raise ValueError(f"not a date (YYYY-MM-DD): {v!r}") from None
-        return out
+        return tuple(out)
 
 
 class WorkingDays:
