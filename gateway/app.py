@@ -5,14 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Callable
 
 from aiohttp import web
 
-import channels.email
-import channels.sms
-import channels.twitter
-import channels.web
+from channels.registry import CHANNELS
 from gateway import outbox, status_sync
 from gateway.config_base import parse_listen
 from gateway.http_common import error_middleware
@@ -26,21 +22,13 @@ from gateway.store.regions import sync_regions
 
 log = logging.getLogger(__name__)
 
-# One line per channel: each adds its services, routes and reply sender.
-CHANNEL_REGISTRATIONS: list[Callable[[Runtime], None]] = [
-    channels.web.register,
-    channels.twitter.register,
-    channels.sms.register,
-    channels.email.register,
-]
-
 RUNTIME_KEY = web.AppKey("runtime", Runtime)
 
 
 def build_runtime(settings: Settings, store: Store) -> Runtime:
     rt = Runtime(settings=settings, store=store, intake=Intake(settings, store))
-    for register in CHANNEL_REGISTRATIONS:
-        register(rt)
+    for channel in CHANNELS:  # each adds its services, routes and reply sender
+        channel.register_with(rt)
     # Forwards to LAPOR and sends replies through the senders registered above.
     outbox.register(rt)
     status_sync.register(rt)  # follows forwarded complaints on LAPOR
