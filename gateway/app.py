@@ -7,15 +7,10 @@ import logging
 import os
 import signal
 import time
-from collections.abc import Callable
 
 from aiohttp import web
 
-import channels.email
-import channels.open311
-import channels.sms
-import channels.twitter
-import channels.web
+from channels.registry import CHANNELS
 from gateway import outbox, sdnotify, status_sync
 from gateway.config_base import parse_listen
 from gateway.http_common import error_middleware
@@ -30,15 +25,6 @@ from gateway.store.regions import sync_regions
 
 log = logging.getLogger(__name__)
 
-# One line per channel: each adds its services, routes and reply sender.
-CHANNEL_REGISTRATIONS: list[Callable[[Runtime], None]] = [
-    channels.web.register,
-    channels.twitter.register,
-    channels.sms.register,
-    channels.email.register,
-    channels.open311.register,
-]
-
 RUNTIME_KEY = web.AppKey("runtime", Runtime)
 # A failed write makes /readyz say "not ready" this long, unless a write succeeds first.
 WRITE_FAILURE_WINDOW_S = 30.0
@@ -46,8 +32,8 @@ WRITE_FAILURE_WINDOW_S = 30.0
 
 def build_runtime(settings: Settings, store: Store) -> Runtime:
     rt = Runtime(settings=settings, store=store, intake=Intake(settings, store))
-    for register in CHANNEL_REGISTRATIONS:
-        register(rt)
+    for channel in CHANNELS:  # each adds its services, routes and reply sender
+        channel.register_with(rt)
     # Forwards to LAPOR and sends replies through the senders registered above.
     outbox.register(rt)
     status_sync.register(rt)  # follows forwarded complaints on LAPOR

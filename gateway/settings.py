@@ -14,14 +14,12 @@ from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, create_model, field_validator, model_validator
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from channels.email.config import EmailConfig
-from channels.open311.config import Open311Config, ServiceConfig, check_services
-from channels.sms.config import SmsConfig
-from channels.twitter.config import TwitterConfig
+from channels.open311.config import ServiceConfig, check_services
+from channels.registry import CHANNELS
 from gateway.config_base import Section, check_listen
 from gateway.lapor.config import LaporConfig
 from gateway.ops.config import OpsConfig
@@ -184,11 +182,18 @@ class RegionConfig(Section):
         )
 
 
-class ChannelsSection(Section):
-    sms: SmsConfig = SmsConfig()
-    twitter: TwitterConfig = TwitterConfig()
-    email: EmailConfig = EmailConfig()
-    open311: Open311Config = Open311Config()
+def _channels_section() -> type[Section]:
+    """[channels]: one sub-table per registered channel that has settings, each validated
+    by that channel's own model (channels/registry.py); any other name is an error."""
+    fields: dict[str, Any] = {}
+    for entry in CHANNELS:
+        model = entry.config_model()
+        if model is not None:
+            fields[entry.name] = (model, model())
+    return create_model("ChannelsSection", __base__=Section, **fields)
+
+
+ChannelsSection = _channels_section()
 
 
 class LimitsSection(Section):
@@ -304,7 +309,10 @@ def _format_validation(source: Path, err: ValidationError) -> str:
     for e in err.errors():
         key = ".".join(str(p) for p in e["loc"]) or "(top level)"
         msg = e["msg"]
-        if e["type"] == "extra_forbidden":
+        if e["type"] == "extra_forbidden" and len(e["loc"]) == 2 and e["loc"][0] == "channels":
+            known = ", ".join(sorted(ChannelsSection.model_fields))
+            msg = f"unknown channel (typo?); known channels: {known}"
+        elif e["type"] == "extra_forbidden":
             msg = "unknown key (typo?)"
         elif e["type"] == "missing":
             msg = "required key is missing"
