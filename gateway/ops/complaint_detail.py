@@ -9,7 +9,7 @@ and kept out of the event log (free text may carry personal data).
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from aiohttp import web
 from sqlalchemy import select
@@ -134,10 +134,10 @@ async def add_note(console: Console, request: web.Request, op: OperatorSession) 
     back = f"/ops/complaints/{quote(c.tracking_ref)}"
     text = str((await request.post()).get("text", "")).strip()
     if not text:
-        raise web.HTTPSeeOther(f"{back}?{urlencode({'pesan': 'Catatan kosong.', 'galat': 1})}")
+        console.redirect(back, op, "Catatan kosong.", error=True)
     if len(text) > MAX_NOTE_CHARS:
         message = f"Catatan terlalu panjang ({len(text)} karakter; paling banyak {MAX_NOTE_CHARS})."
-        raise web.HTTPSeeOther(f"{back}?{urlencode({'pesan': message, 'galat': 1})}")
+        console.redirect(back, op, message, error=True)
     async with console.rt.store.transaction() as session:
         session.add(ComplaintNote(complaint_id=c.id, author=op.name, text=text))
-    raise web.HTTPSeeOther(f"{back}?{urlencode({'pesan': 'Catatan disimpan.'})}#linimasa")
+    console.redirect(f"{back}#linimasa", op, "Catatan disimpan.")

@@ -10,7 +10,6 @@ lost: the complaint goes back to `queued` without its tracking id and is forward
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
 from aiohttp import web
 from sqlalchemy import and_, or_, select
@@ -105,11 +104,6 @@ async def outbox_page(console: Console, request: web.Request, op: OperatorSessio
     )
 
 
-def _back(message: str, error: bool = False) -> web.HTTPSeeOther:
-    query = {"pesan": message} | ({"galat": "1"} if error else {})
-    return web.HTTPSeeOther(f"/ops/outbox?{urlencode(query)}")
-
-
 async def retry(console: Console, request: web.Request, op: OperatorSession) -> web.Response:
     row_id = int(request.match_info["id"])
     async with console.rt.store.reader() as session:
@@ -125,9 +119,13 @@ async def retry(console: Console, request: web.Request, op: OperatorSession) -> 
     try:
         await outbox.replay(console.rt.store, row_id=row_id)
     except outbox.NothingToRetry:
-        raise _back(f"Kiriman #{row_id} sudah terkirim atau sedang dikirim.", True) from None
+        console.redirect(
+            "/ops/outbox", op, f"Kiriman #{row_id} sudah terkirim atau sedang dikirim.", error=True
+        )
     ref = found[1].tracking_ref if found[1] else f"#{row_id}"
-    raise _back(f"Kiriman {ref} diantrekan lagi; dicoba dalam beberapa detik.")
+    console.redirect(
+        "/ops/outbox", op, f"Kiriman {ref} diantrekan lagi; dicoba dalam beberapa detik."
+    )
 
 
 async def close_or_resend(
@@ -140,8 +138,8 @@ async def close_or_resend(
     try:
         message = await resolve_unknown(console, op, ref, action, reason)
     except OutboxActionError as e:
-        raise _back(str(e), True) from None
-    raise _back(message)
+        console.redirect("/ops/outbox", op, str(e), error=True)
+    console.redirect("/ops/outbox", op, message)
 
 
 async def resolve_unknown(

@@ -33,9 +33,14 @@ async def open_console(
 
 
 async def login(client: TestClient, name: str) -> None:
+    """Sign in as a browser does: the form first (its CSRF token and cookie), then the post."""
     client.session.cookie_jar.clear()
+    form = await (await client.get("/ops/login")).text()
+    token = re.search(r'name="csrf" value="([^"]+)"', form).group(1)
     resp = await client.post(
-        "/ops/login", data={"name": name, "password": PASSWORD}, allow_redirects=False
+        "/ops/login",
+        data={"name": name, "password": PASSWORD, "csrf": token},
+        allow_redirects=False,
     )
     assert resp.status == 303
 
