@@ -9,6 +9,12 @@ What a citizen hears and when:
 
 Texts come from `settings.replies_for(region)`; SMS replies are fitted into one SMS.
 Web form and API clients get their answer synchronously, so those channels get no rows.
+
+Which of these a channel sends is its policy, `[replies.<channel>] notices` (one SMS per
+complaint by default). A channel whose config has no way to send (`sends_replies` false:
+SMS reply kind none, no tweet credentials, no mail relay) gets no rows either: the first
+time it would have, the log says so once, as information ("no reply channel"), instead of
+leaving an unsendable row per reply that looks like a failure.
 """
 
 from __future__ import annotations
@@ -17,12 +23,14 @@ import string
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway import events
 from gateway.gsm7 import gsm_friendly, measure
 from gateway.intake import IntakeContext, IntakeHook, Outcome
 from gateway.settings import Settings
-from gateway.store.models import Complaint, InboundMessage, OutboxItem
+from gateway.store.models import Complaint, Cursor, InboundMessage, OutboxItem
 from normalizer.types import RejectReason
 
 REPLY_CHANNELS = frozenset({"sms", "twitter", "email"})
@@ -99,8 +107,15 @@ def _keyword_hint(settings: Settings, region_code: str | None) -> str:
     return "/".join(r.sms_keywords[0] for r in settings.regions.values() if r.sms_keywords)
 
 
-def queue_reply(
+def can_send(settings: Settings, channel: str) -> bool:
+    """Whether the channel's config can send replies; a channel config that does not say
+    (`sends_replies`) is taken to be able to."""
+    return bool(getattr(getattr(settings.channels, channel, None), "sends_replies", True))
+
+
+async def queue_reply(
     session: AsyncSession,
+    settings: Settings,
     *,
     kind: str,
     channel: str,
@@ -111,10 +126,16 @@ def queue_reply(
     in_reply_to: str | None = None,
     meta: dict[str, Any] | None = None,
 ) -> OutboxItem | None:
-    """Add a reply row to the open transaction; None for channels that get no replies.
+    """Add a reply row to the open transaction; None when the channel gets no replies, its
+    policy leaves this notice out, or it has no way to send.
 
     One reply of each kind per complaint (or inbound message): the key is unique."""
     if channel not in REPLY_CHANNELS or not recipient:
+        return None
+    if kind not in settings.file.replies.notices_for(channel):
+        return None
+    if not can_send(settings, channel):
+        await note_no_reply_channel(session, channel, kind)
         return None
     row = OutboxItem(
         kind="reply",
@@ -128,6 +149,37 @@ def queue_reply(
     )
     session.add(row)
     return row
+
+
+NO_REPLY_CHANNEL = "no_reply_channel"
+
+
+async def note_no_reply_channel(session: AsyncSession, channel: str, kind: str) -> None:
+    """Say once that `channel` cannot answer citizens. A marker row (INSERT ... ON CONFLICT
+    DO NOTHING, so two instances never fail each other's transaction) makes it once per
+    database, not per message; setting a sender up and back down does not repeat it."""
+    key = f"replies:{NO_REPLY_CHANNEL}:{channel}"
+    if await session.get(Cursor, key) is not None:
+        return
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    inserted = await session.execute(
+        dialect.insert(Cursor)
+        .values(key=key, value=kind)
+        .on_conflict_do_nothing(index_elements=["key"])
+    )
+    if inserted.rowcount != 1:  # type: ignore[attr-defined]
+        return
+    events.record(
+        session,
+        kind="reply",
+        outcome=NO_REPLY_CHANNEL,
+        channel=channel,
+        reason="no reply channel",
+        detail={
+            "purpose": kind,
+            "hint": f"set up a sender for {channel}, or [replies.{channel}] notices = []",
+        },
+    )
 
 
 def reply_key(kind: str, complaint_id: str | None, inbound_id: int | None) -> str:
@@ -149,6 +201,8 @@ async def queue_complaint_reply(
     reassigned and rejected again hears it once): the unique key would fail the transaction."""
     if complaint.inbound_id is None or complaint.channel not in REPLY_CHANNELS:
         return None
+    if kind not in settings.file.replies.notices_for(complaint.channel):
+        return None
     already = await session.scalar(
         select(OutboxItem.id).where(
             OutboxItem.idempotency_key == reply_key(kind, complaint.id, complaint.inbound_id)
@@ -163,8 +217,9 @@ async def queue_complaint_reply(
         return None
     known = {"ref": complaint.tracking_ref, "lapor_id": complaint.lapor_tracking_id or ""}
     text = render(settings, inbound.channel, kind, complaint.region_code, **(known | values))
-    return queue_reply(
+    return await queue_reply(
         session,
+        settings,
         kind=kind,
         channel=inbound.channel,
         recipient=inbound.sender,
@@ -196,8 +251,9 @@ def intake_hook(settings: Settings) -> IntakeHook:
         else:
             return
         meta = {"subject": raw.subject} if channel == "email" and raw.subject else {}
-        queue_reply(
+        await queue_reply(
             session,
+            settings,
             kind=kind,
             channel=channel,
             recipient=raw.sender,

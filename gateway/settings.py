@@ -23,6 +23,13 @@ from channels.registry import CHANNELS
 from gateway.config_base import Section, check_listen
 from gateway.lapor.config import LaporConfig
 from gateway.ops.config import OpsConfig
+from gateway.reply_policy import (
+    ALL_NOTICES,
+    EMAIL_DEFAULT,
+    SMS_DEFAULT,
+    TWITTER_DEFAULT,
+    NoticePolicy,
+)
 from gateway.secrets import SecretError, apply_secrets
 from gateway.sla import SlaConfig
 from normalizer.types import Limits, RegionRules
@@ -109,7 +116,7 @@ class ReplyTexts(Section):
     rejected_by_operator: str = "Mohon maaf, aduan {ref} tidak dapat diproses: {reason}"
     resolved: str = "Aduan {ref} telah selesai ditindaklanjuti. Terima kasih atas laporan Anda."
 
-    @field_validator("*")
+    @field_validator("receipt", "forwarded", "help", "rejected_by_operator", "resolved")
     @classmethod
     def _known_placeholders(cls, value: str) -> str:
         # A typo here would fail every intake transaction that queues this reply.
@@ -124,6 +131,19 @@ class ReplyTexts(Section):
                 known = ", ".join("{" + p + "}" for p in sorted(REPLY_PLACEHOLDERS))
                 raise ValueError(f"unknown placeholder {{{name}}}; use {known}")
         return value
+
+
+class RepliesSection(ReplyTexts):
+    """[replies]: the texts, and per channel the notices it sends (gateway/reply_policy.py)."""
+
+    sms: NoticePolicy = SMS_DEFAULT
+    twitter: NoticePolicy = TWITTER_DEFAULT
+    email: NoticePolicy = EMAIL_DEFAULT
+
+    def notices_for(self, channel: str) -> frozenset[str]:
+        """A channel without a policy of its own sends every notice."""
+        policy = getattr(self, channel, None)
+        return frozenset(policy.notices if isinstance(policy, NoticePolicy) else ALL_NOTICES)
 
 
 class RegionConfig(Section):
@@ -211,7 +231,7 @@ class FileConfig(Section):
     api_clients: tuple[ApiClientConfig, ...] = ()
     lapor: LaporConfig = LaporConfig()
     channels: ChannelsSection = ChannelsSection()
-    replies: ReplyTexts = ReplyTexts()
+    replies: RepliesSection = RepliesSection()
     limits: LimitsSection = LimitsSection()
     ops: OpsConfig = OpsConfig()
     sla: SlaConfig = SlaConfig()

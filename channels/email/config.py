@@ -68,3 +68,8 @@ class EmailConfig(Section):
     smtp: SmtpListenerConfig = SmtpListenerConfig()
     imap: ImapConfig = ImapConfig()
     relay: RelayConfig = RelayConfig()
+
+    @property
+    def sends_replies(self) -> bool:
+        """Read by gateway/replies.py: without the relay no reply is queued at all."""
+        return self.relay.enabled

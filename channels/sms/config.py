@@ -73,3 +73,8 @@ class SmsConfig(Section):
         ):
             raise ValueError("reply.kind = twilio needs token, twilio_account_sid, twilio_from")
         return self
+
+    @property
+    def sends_replies(self) -> bool:
+        """Read by gateway/replies.py: with kind = none no reply is queued at all."""
+        return self.reply.kind != "none"

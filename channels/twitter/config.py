@@ -48,6 +48,11 @@ class TwitterConfig(Section):
         return self
 
     @property
+    def sends_replies(self) -> bool:
+        """Read by gateway/replies.py: without reply_enabled no reply is queued at all."""
+        return self.reply_enabled
+
+    @property
     def reply_credentials(self) -> tuple[str, str, str, str] | None:
         """OAuth 1.0a user context, needed to post replies; None unless all four are set."""
         creds = (

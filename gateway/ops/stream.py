@@ -42,6 +42,7 @@ OUTCOME_LABELS = {
     "dead": "Gagal",
     "sent": "Terkirim",
     "unsendable": "Tak dapat dikirim",
+    "no_reply_channel": "Tanpa kanal balasan",
     "skipped": "Dilewati",
     "replayed": "Dikirim ulang",
     "recovered": "Pulih",

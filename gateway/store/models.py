@@ -212,7 +212,8 @@ class Event(Base):
 
 
 class Cursor(Base):
-    """Poller positions (twitter since_id per query, IMAP UIDVALIDITY/UID, ...)."""
+    """Poller positions (twitter since_id per query, IMAP UIDVALIDITY/UID, ...) and
+    once-only markers (replies:no_reply_channel:<channel>)."""
 
     __tablename__ = "cursors"
 

@@ -1,3 +1,24 @@
-"""The sandbox LAPOR fixture for this suite."""
+"""The sandbox LAPOR fixture for this suite, and a config whose SMS channel can answer and
+sends every notice, so the worker's reply paths are all exercised (tests/outbox/
+test_reply_policy.py covers the default policy and a channel that cannot answer)."""
+
+from pathlib import Path
+
+import pytest
 
 from tests.lapor.sandbox_fixture import sandbox  # noqa: F401
+from tests.support import write_config
+
+EVERY_SMS_NOTICE = """
+[channels.sms.reply]
+kind = "http"
+url = "http://127.0.0.1:9/sms"
+
+[replies.sms]
+notices = ["receipt", "help", "forwarded", "rejected_by_operator", "resolved"]
+"""
+
+
+@pytest.fixture
+def config_path(tmp_path: Path, db_url: str) -> Path:
+    return write_config(tmp_path / "cfg", db_url, EVERY_SMS_NOTICE)

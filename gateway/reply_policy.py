@@ -1,0 +1,26 @@
+"""Which notices each channel sends a citizen ([replies.<channel>] notices = [...]).
+
+An SMS costs the agency money and a tweet reply is public, so by default each complaint
+gets one SMS (the receipt, with our tracking number) and one tweet; e-mail costs nothing and
+hears every step. The help text answers an SMS that is not a complaint (a wrong keyword).
+"""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+from gateway.config_base import Section
+
+Notice = Literal["receipt", "help", "forwarded", "rejected_by_operator", "resolved"]
+ALL_NOTICES: tuple[Notice, ...] = get_args(Notice)
+
+
+class NoticePolicy(Section):
+    """[replies.<channel>]: the notices this channel sends; [] sends none."""
+
+    notices: tuple[Notice, ...]
+
+
+SMS_DEFAULT = NoticePolicy(notices=("receipt", "help"))
+TWITTER_DEFAULT = NoticePolicy(notices=("receipt",))
+EMAIL_DEFAULT = NoticePolicy(notices=("receipt", "forwarded", "rejected_by_operator", "resolved"))
