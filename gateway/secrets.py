@@ -125,6 +125,7 @@ def apply_secrets(
     """Fill every secret key of `raw` (in place, and returned) from env or `<key>_file`."""
     environ = os.environ if environ is None else environ
     errors: list[str] = []
+    written = {id(d) for d in _tables(raw)}  # tables the file has, even empty ones
     for path, holder, name in _walk(model, raw, ()):
         file_key = name + FILE_SUFFIX
         key_path = dotted(path)
@@ -144,23 +145,33 @@ def apply_secrets(
                 errors.append(f"{key_path}: environment variable {env_name(path)} is empty")
             else:
                 holder[name] = from_env
-    _drop_empty_sections(raw)
+    _drop_empty_sections(raw, written)
     if errors:
         raise SecretError("\n".join(errors))
     return raw
 
 
-def _drop_empty_sections(raw: dict[str, Any]) -> None:
-    # Undo the placeholders _walk added, so defaults and "unknown key" errors stay as before.
+def _tables(raw: dict[str, Any]) -> list[dict[str, Any]]:
+    out = [raw]
+    for v in raw.values():
+        if isinstance(v, dict):
+            out.extend(_tables(v))
+    return out
+
+
+def _drop_empty_sections(raw: dict[str, Any], written: set[int]) -> None:
+    # Undo the placeholders _walk added, so defaults and "unknown key" errors stay as before;
+    # a table the file itself has stays, even empty (its required keys are then missing).
     for key in [k for k, v in raw.items() if isinstance(v, dict)]:
-        _drop_empty_sections(raw[key])
-        if not raw[key]:
+        _drop_empty_sections(raw[key], written)
+        if not raw[key] and id(raw[key]) not in written:
             del raw[key]
 
 
 def inline_secrets(model: type[BaseModel], raw: dict[str, Any]) -> list[str]:
     """Dotted keys whose secret value is written in the file itself."""
     out = []
+    written = {id(d) for d in _tables(raw)}
     for path, holder, name in _walk(model, raw, ()):
         value = holder.get(name)
         if not isinstance(value, str) or not value:
@@ -168,18 +179,19 @@ def inline_secrets(model: type[BaseModel], raw: dict[str, Any]) -> list[str]:
         if name == "database_url" and not _url_has_password(value):
             continue
         out.append(dotted(path))
-    _drop_empty_sections(raw)
+    _drop_empty_sections(raw, written)
     return out
 
 
 def secret_files(model: type[BaseModel], raw: dict[str, Any], base_dir: Path) -> list[Path]:
     out = []
+    written = {id(d) for d in _tables(raw)}
     for _path, holder, name in _walk(model, raw, ()):
         value = holder.get(name + FILE_SUFFIX)
         if isinstance(value, str) and value:
             p = Path(os.path.expanduser(os.path.expandvars(value)))
             out.append(p if p.is_absolute() else base_dir / p)
-    _drop_empty_sections(raw)
+    _drop_empty_sections(raw, written)
     return out
 
 

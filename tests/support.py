@@ -199,3 +199,14 @@ def cli_in_process(config: Path, *args: str, input: str | None = None) -> Any:
     from gateway.cli import cli
 
     return CliRunner().invoke(cli, ["--config", str(config), *args], input=input)
+
+
+# A config whose SMS channel can answer and sends every notice (the default sends one).
+EVERY_SMS_NOTICE = """
+[channels.sms.reply]
+kind = "http"
+url = "http://127.0.0.1:9/sms"
+
+[replies.sms]
+notices = ["receipt", "help", "forwarded", "rejected_by_operator", "resolved"]
+"""

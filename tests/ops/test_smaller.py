@@ -6,8 +6,10 @@ import asyncio
 import re
 import subprocess
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import update
 
@@ -15,7 +17,7 @@ from gateway.runtime import Runtime
 from gateway.store.models import InboundMessage
 from normalizer.types import Channel
 from tests.ops.conftest import csrf, login
-from tests.support import REPO, gateway_cmd, make_raw, run_cli
+from tests.support import EVERY_SMS_NOTICE, REPO, gateway_cmd, make_raw, run_cli, write_config
 
 Console = tuple[TestClient, Runtime]
 
@@ -39,6 +41,12 @@ async def test_today_starts_at_midnight_in_the_configured_zone(console: Console)
     assert ">accepted<" not in page  # words, not codes
     zone_text = rt.settings.gateway.timezone
     assert f"zona {zone_text}" in page
+
+
+@pytest.fixture
+def config_path(tmp_path: Path, db_url: str) -> Path:
+    """An SMS channel that tells the citizen of a rejection (the review flash test)."""
+    return write_config(tmp_path / "cfg", db_url, EVERY_SMS_NOTICE)
 
 
 async def test_review_flash_says_the_citizen_was_told_only_when_a_reply_is_queued(

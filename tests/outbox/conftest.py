@@ -7,16 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.lapor.sandbox_fixture import sandbox  # noqa: F401
-from tests.support import write_config
-
-EVERY_SMS_NOTICE = """
-[channels.sms.reply]
-kind = "http"
-url = "http://127.0.0.1:9/sms"
-
-[replies.sms]
-notices = ["receipt", "help", "forwarded", "rejected_by_operator", "resolved"]
-"""
+from tests.support import EVERY_SMS_NOTICE, write_config
 
 
 @pytest.fixture
