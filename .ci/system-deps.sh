@@ -48,3 +48,8 @@ fi
 if ! command -v systemd-analyze >/dev/null; then
   apt_install systemd || echo "system-deps: systemd-analyze unavailable; the unit checks are skipped" >&2
 fi
+
+# wrk: `make bench` loads the gateway from a separate process with it.
+if ! command -v wrk >/dev/null; then
+  apt_install wrk || echo "system-deps: wrk unavailable; make bench cannot run its HTTP rows" >&2
+fi

@@ -2,15 +2,14 @@
 separate processes (wrk for HTTP, several smtplib processes for SMTP).
 
     .venv/bin/python bench/run.py [--duration S] [--connections C] [--only NAME ...]
-                                  [--postgres URL | --no-postgres] [--prefill N]
+                                  [--postgres URL | --no-postgres]
 
 Rows: API intake on SQLite and on PostgreSQL and the Kannel SMS webhook (wrk, 2 threads,
 C connections, every request its own idempotency key) against a bare aiohttp handler in
-its own process; SMTP (smtplib processes) against aiosmtpd with a null handler; the outbox
-draining to a sandbox LAPOR against a raw aiohttp client posting the same reports.
+its own process; SMTP (smtplib processes) against aiosmtpd with a null handler. (The outbox
+drain is still measured by bench/outbox.py, which `make bench` runs after this table.)
 Afterwards every 2xx / 250 is looked up in the store (lost = answered but not stored;
-doubled = two complaints for one key). --prefill N first fills the store with N complaints
-(the scale check: the intake rate with a full store, against the empty one of this run).
+doubled = two complaints for one key).
 Numbers vary by machine and by what else runs on it; the ratio is what to compare.
 """
 
@@ -40,7 +39,6 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench import outbox as outbox_bench  # noqa: E402
 from gateway.store.db import Store  # noqa: E402
 from gateway.store.migrate import upgrade  # noqa: E402
 from gateway.store.models import Complaint, InboundMessage  # noqa: E402
@@ -264,17 +262,6 @@ def database(kind: str, work: Path, pg_base: str | None) -> Iterator[str]:
         asyncio.run(_pg_admin(pg_base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-async def prefill(url: str, n: int) -> None:
-    """N stored complaints (one inbound, reporter, outbox row and event each), in bulk."""
-    from bench.prefill import fill
-
-    store = Store(url)
-    try:
-        await fill(store, n)
-    finally:
-        await store.close()
-
-
 # --- rows ----------------------------------------------------------------------------
 
 
@@ -288,8 +275,6 @@ def http_row(
     name: str, kind: str, mode: str, args: argparse.Namespace, work: Path, base: WrkResult
 ) -> Row:
     with database(kind, work, args.postgres) as url:
-        if args.prefill and mode == "api":
-            asyncio.run(prefill(url, args.prefill))
         extra = f'[channels.sms.webhook]\nenabled = true\nkannel_secret = "{KANNEL_SECRET}"\n'
         config = config_for(work / f"cfg-{uuid.uuid4().hex[:6]}", url, extra)
         listen = listen_of(config)
@@ -367,14 +352,6 @@ def smtp_row(args: argparse.Namespace, work: Path) -> Row:
     )
 
 
-def outbox_row(args: argparse.Namespace, work: Path) -> Row:
-    with database("sqlite", work, None) as url:
-        raw_rate, ours_rate, checked = asyncio.run(
-            outbox_bench.measure(args.outbox_complaints, url, work / "outbox")
-        )
-    return Row("outbox drain (sqlite)", "raw aiohttp client", ours_rate, raw_rate, checked=checked)
-
-
 # --- table ---------------------------------------------------------------------------
 
 
@@ -406,16 +383,14 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--smtp-clients", type=int, default=8)
-    parser.add_argument("--outbox-complaints", type=int, default=2000)
     parser.add_argument(
         "--postgres", default=os.environ.get("LAPOR_BENCH_DATABASE_URL", DEFAULT_PG)
     )
     parser.add_argument("--no-postgres", action="store_true")
-    parser.add_argument("--prefill", type=int, default=0, help="complaints stored before API rows")
     parser.add_argument(
         "--only",
         action="append",
-        choices=["api-sqlite", "api-postgres", "sms", "smtp", "outbox"],
+        choices=["api-sqlite", "api-postgres", "sms", "smtp"],
         help="run only these rows (repeatable)",
     )
     args = parser.parse_args()
@@ -423,7 +398,9 @@ def main() -> None:
         sys.exit("wrk is not installed: apt-get install wrk")
     if args.no_postgres:
         args.postgres = None
-    wanted = args.only or ["api-sqlite", "api-postgres", "sms", "smtp", "outbox"]
+    # The sms and smtp rows do not measure right yet (a 24/s bare baseline, 0 SMTP), so
+    # `make bench` runs only the API rows here and bench/sms.py, bench/smtp.py after it.
+    wanted = args.only or ["api-sqlite", "api-postgres"]
     if args.postgres is None and "api-postgres" in wanted:
         wanted.remove("api-postgres")
     rows: list[Row] = []
@@ -440,8 +417,6 @@ def main() -> None:
             rows.append(http_row("SMS webhook (sqlite)", "sqlite", "kannel", args, work, bare_sms))
         if "smtp" in wanted:
             rows.append(smtp_row(args, work))
-        if "outbox" in wanted:
-            rows.append(outbox_row(args, work))
     print_table(rows, args)
 
 
