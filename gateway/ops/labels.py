@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from gateway.ops.stream import KIND_LABELS, OUTCOME_LABELS
 from gateway.store.models import Event
 
 CHANNEL_LABELS = {
@@ -76,7 +77,7 @@ def describe_event(e: Event) -> str:
         case ("inbound", "duplicate"):
             return "Pesan yang sama diterima lagi; tidak dibuat aduan baru"
         case ("inbound", _):
-            return f"Pesan masuk: {e.outcome}"
+            return f"Pesan masuk: {_outcome(e.outcome)}"
         case ("review", "approved"):
             return f"Disetujui{_by(d)} dan diantrekan ke LAPOR!"
         case ("review", "rejected"):
@@ -114,4 +115,8 @@ def describe_event(e: Event) -> str:
         case ("status", _):
             closed = "; aduan ditutup" if d.get("closed") else ""
             return f"Status di LAPOR! menjadi “{e.outcome}”{closed}"
-    return f"{e.kind}: {e.outcome}"
+    return f"{KIND_LABELS.get(e.kind, e.kind)}: {_outcome(e.outcome)}"
+
+
+def _outcome(outcome: str) -> str:
+    return OUTCOME_LABELS.get(outcome, outcome)
