@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 from gateway.store.db import Store  # noqa: E402
 from gateway.store.migrate import upgrade  # noqa: E402
 from gateway.store.models import Complaint, InboundMessage  # noqa: E402
-from tests.support import API_KEY_ALL, free_port, write_config  # noqa: E402
+from tests.support import API_KEY_ALL, free_port, pg_admin, write_config  # noqa: E402
 
 PY = sys.executable
 KANNEL_SECRET = "bench-kannel-secret"
@@ -226,23 +226,6 @@ async def check_smtp(url: str, keys: list[str]) -> str:
 # --- databases -----------------------------------------------------------------------
 
 
-async def _pg_admin(base_url: str, sql: str) -> None:
-    import asyncpg
-
-    url = make_url(base_url)
-    conn = await asyncpg.connect(
-        host=url.host or "127.0.0.1",
-        port=url.port or 5432,
-        user=url.username or "postgres",
-        password=url.password,
-        database=url.database or "test",
-    )
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 @contextmanager
 def database(kind: str, work: Path, pg_base: str | None) -> Iterator[str]:
     """A fresh, migrated database for one row."""
@@ -253,13 +236,13 @@ def database(kind: str, work: Path, pg_base: str | None) -> Iterator[str]:
         return
     assert pg_base is not None
     name = f"lapor_bench_{uuid.uuid4().hex[:10]}"
-    asyncio.run(_pg_admin(pg_base, f'CREATE DATABASE "{name}"'))
+    asyncio.run(pg_admin(pg_base, f'CREATE DATABASE "{name}"'))
     url = make_url(pg_base).set(database=name).render_as_string(hide_password=False)
     try:
         upgrade(url)
         yield url
     finally:
-        asyncio.run(_pg_admin(pg_base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(pg_admin(pg_base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 # --- rows ----------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from gateway.store.db import Store
 from gateway.store.migrate import upgrade
 from gateway.store.models import Base
 from gateway.store.regions import sync_regions
-from tests.support import make_raw, write_config
+from tests.support import make_raw, pg_admin, write_config
 
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 
@@ -33,23 +33,6 @@ DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 def _pg_base_url() -> str | None:
     url = os.environ.get("LAPOR_TEST_DATABASE_URL", DEFAULT_PG)
     return None if url.lower() in ("", "none") else url
-
-
-async def _pg_admin(base_url: str, sql: str) -> None:
-    import asyncpg
-
-    url = make_url(base_url)
-    conn = await asyncpg.connect(
-        host=url.host or "127.0.0.1",
-        port=url.port or 5432,
-        user=url.username or "postgres",
-        password=url.password,
-        database=url.database or "test",
-    )
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 @pytest.fixture(scope="session")
@@ -60,7 +43,7 @@ def pg_url() -> Iterator[str]:
         pytest.skip("PostgreSQL disabled with LAPOR_TEST_DATABASE_URL=none")
     name = f"lapor_test_{uuid.uuid4().hex[:12]}"
     try:
-        asyncio.run(_pg_admin(base, f'CREATE DATABASE "{name}"'))
+        asyncio.run(pg_admin(base, f'CREATE DATABASE "{name}"'))
     except OSError as e:
         pytest.fail(
             f"PostgreSQL at {base} is not reachable ({e}); start it or set "
@@ -69,7 +52,7 @@ def pg_url() -> Iterator[str]:
     url = make_url(base).set(database=name).render_as_string(hide_password=False)
     upgrade(url)
     yield url
-    asyncio.run(_pg_admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    asyncio.run(pg_admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="session")

@@ -210,3 +210,22 @@ url = "http://127.0.0.1:9/sms"
 [replies.sms]
 notices = ["receipt", "help", "forwarded", "rejected_by_operator", "resolved"]
 """
+
+
+async def pg_admin(base_url: str, sql: str) -> None:
+    """One statement on the server of `base_url` (CREATE/DROP DATABASE need no transaction)."""
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(base_url)
+    conn = await asyncpg.connect(
+        host=url.host or "127.0.0.1",
+        port=url.port or 5432,
+        user=url.username or "postgres",
+        password=url.password,
+        database=url.database or "test",
+    )
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
