@@ -29,6 +29,7 @@ from typing import Any
 
 from sqlalchemy import delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from gateway.store.db import Store
 from gateway.store.models import (
@@ -138,16 +139,7 @@ async def _purge_complaints(session: AsyncSession, rows: list[Any]) -> dict[str,
         .values(sender=PURGED, sender_name=None, meta={}),
         execution_options=BULK,
     )
-    replies = await session.execute(
-        update(OutboxItem)
-        .where(
-            OutboxItem.kind == "reply",
-            OutboxItem.complaint_id.in_(ids),
-            OutboxItem.recipient.is_not(None),
-        )
-        .values(recipient=None),
-        execution_options=BULK,
-    )
+    replies = await _forget_recipients(session, OutboxItem.complaint_id.in_(ids))
     deleted = 0
     if reporter_ids:
         still_used = select(Complaint.reporter_id).where(Complaint.reporter_id.is_not(None))
@@ -160,7 +152,7 @@ async def _purge_complaints(session: AsyncSession, rows: list[Any]) -> dict[str,
         "complaints": len(ids),
         "reporters_deleted": deleted,
         "inbound_messages": inbound.rowcount or 0,
-        "replies": replies.rowcount or 0,
+        "replies": replies,
     }
 
 
@@ -171,17 +163,19 @@ async def _purge_loose_inbound(session: AsyncSession, ids: list[int]) -> dict[st
         .values(sender=PURGED, sender_name=None, meta={}, text=""),
         execution_options=BULK,
     )
+    replies = await _forget_recipients(session, OutboxItem.inbound_id.in_(ids))
+    return {"inbound_messages": inbound.rowcount or 0, "replies": replies}
+
+
+async def _forget_recipients(session: AsyncSession, owned_by: ColumnElement[bool]) -> int:
+    """Sent replies keep what was said, not to whom."""
     replies = await session.execute(
         update(OutboxItem)
-        .where(
-            OutboxItem.kind == "reply",
-            OutboxItem.inbound_id.in_(ids),
-            OutboxItem.recipient.is_not(None),
-        )
+        .where(OutboxItem.kind == "reply", owned_by, OutboxItem.recipient.is_not(None))
         .values(recipient=None),
         execution_options=BULK,
     )
-    return {"inbound_messages": inbound.rowcount or 0, "replies": replies.rowcount or 0}
+    return replies.rowcount or 0
 
 
 def _log(
