@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.store_setup import bench_store
 from gateway.intake import Intake
 from gateway.lapor.report import build_report, report_json
-from gateway.lapor.sandbox_server import SandboxLapor
+from fakes.lapor_sandbox import SandboxLapor
 from gateway.outbox import OutboxWorker
 from gateway.runtime import Runtime
 from gateway.store.models import Complaint

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from gateway.lapor.client import Report, ReportIdentity
 from gateway.lapor.config import LaporConfig
-from gateway.lapor.sandbox_server import Faults, SandboxLapor
+from fakes.lapor_sandbox import Faults, SandboxLapor
 
 TOKEN = "sandbox-token"
 

@@ -14,7 +14,7 @@ from yarl import URL
 from channels.twitter import register
 from channels.twitter.client import ApiFault, RebasedSession, TwitterApi
 from channels.twitter.config import TwitterConfig
-from channels.twitter.fake_api import FakeXApi, make_app
+from fakes.x_api import FakeXApi, make_app
 from channels.twitter.replies import TweetReplies
 from gateway.intake import Intake
 from gateway.runtime import Reply, Runtime

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from channels.twitter import register
-from channels.twitter.fake_api import Fault
+from fakes.x_api import Fault
 from channels.twitter.poller import TWEPOCH_MS, TwitterPoller
 from channels.twitter.queries import cursor_key
 from gateway.runtime import Runtime

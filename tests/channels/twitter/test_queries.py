@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from channels.twitter.fake_api import compile_query
+from fakes.x_api import compile_query
 from channels.twitter.queries import build_queries, cursor_key
 
 
