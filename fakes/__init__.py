@@ -1,1 +1,1 @@
-"""Stand-ins for the outside world: the training sandbox LAPOR and fake provider APIs (never production paths)."""
+"""Stand-ins for the outside world (the training sandbox LAPOR, fake provider APIs); not production."""

@@ -174,9 +174,7 @@ async def test_retry_after_is_honoured(runtime: Runtime, sandbox: RunningSandbox
     assert await worker.run_once() == 0  # not due yet
 
 
-async def test_a_senders_retry_after_is_honoured(
-    runtime: Runtime, sandbox: RunningSandbox
-) -> None:
+async def test_a_senders_retry_after_is_honoured(runtime: Runtime, sandbox: RunningSandbox) -> None:
     point_at(runtime, sandbox.url)
 
     async def rate_limited(reply: Reply) -> SendResult:
