@@ -1,1 +1,1 @@
-"""Stand-ins for the outside world (the training sandbox LAPOR, fake provider APIs); not production."""
+"""Stand-ins for the outside world (sandbox LAPOR, fake provider APIs); not production code."""
