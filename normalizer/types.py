@@ -15,6 +15,8 @@ class Channel(StrEnum):
     WEB = "web"
     API = "api"
     OPEN311 = "open311"
+    WHATSAPP = "whatsapp"
+    TELEGRAM = "telegram"
 
 
 class Category(StrEnum):
