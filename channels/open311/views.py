@@ -23,7 +23,6 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from channels.open311.config import DEFAULT_SERVICES, ServiceConfig
 from channels.open311.formats import FORMATS, render, render_errors
 from channels.open311.parse import (
     CONTROL_CHARS,
@@ -33,6 +32,7 @@ from channels.open311.parse import (
 )
 from gateway import events
 from gateway.intake import IntakeResult, Outcome
+from gateway.region_services import DEFAULT_SERVICES, ServiceConfig
 from gateway.runtime import Runtime
 from gateway.settings import ApiClientConfig, RegionConfig
 from gateway.store.db import StoreUnavailable
