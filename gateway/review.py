@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway import events, replies
-from gateway.intake import Intake, forward_key, queue_forward
+from gateway.intake import Intake, forward_key, location_of, queue_forward
 from gateway.outbox import DEAD, DONE, make_due
 from gateway.queries import find_complaint
 from gateway.settings import Settings
@@ -174,6 +174,7 @@ async def _inbound_to_complaint(
         meta=inbound.meta,
         region_hint=region_code,
         sender_name=inbound.sender_name,
+        location=location_of(inbound.location),
     )
     verdict = normalize(
         raw,

@@ -39,7 +39,7 @@ from gateway.runtime import Runtime
 from gateway.settings import ApiClientConfig, RegionConfig
 from gateway.store.db import StoreUnavailable
 from gateway.store.models import Complaint, InboundMessage, Open311Request, utcnow
-from normalizer.types import Attachment, Channel, RawMessage, Reporter
+from normalizer.types import Attachment, Channel, Location, RawMessage, Reporter
 
 log = logging.getLogger(__name__)
 
@@ -445,6 +445,11 @@ class Open311Api:
             category_hint=req.service.category,
             reporter=Reporter(name=req.name, phone=req.phone, email=req.email),
             meta={"client": client.name, "service_code": req.service.code},
+            location=(
+                Location(lat=req.lat, long=req.long, address=req.address_string)
+                if req.lat is not None or req.address_string
+                else None
+            ),
         )
 
         async def keep_request(session: AsyncSession, result: IntakeResult) -> None:

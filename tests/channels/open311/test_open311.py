@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from gateway.app import build_http_app, build_runtime
+from gateway.lapor.report import build_report
 from gateway.review import approve
 from gateway.runtime import Runtime
 from gateway.settings import Settings, load_settings
@@ -228,6 +229,13 @@ async def test_spec_example_request_becomes_a_complaint(client: TestClient, stor
     )
     assert (row.lat, row.long) == (-7.2575, 112.7521)
     assert row.address_string == "Jl. Tunjungan No. 5, Genteng, Surabaya"
+    # The complaint itself knows where (what the console shows and LAPOR receives).
+    assert complaint.location == {
+        "lat": -7.2575,
+        "long": 112.7521,
+        "address": "Jl. Tunjungan No. 5, Genteng, Surabaya",
+    }
+    assert build_report(complaint, reporter, "").location == complaint.location
     assert row.attributes == {"ukuran": "besar"} and row.service_code == "jalan_rusak"
     assert row.device_id == "tt222111" and row.client == "portal-provinsi"
     assert (event.channel, event.outcome) == ("open311", "accepted")
