@@ -34,7 +34,7 @@ from gateway.store.models import (
 )
 from gateway.store.models import Reporter as ReporterRow
 from normalizer import Normalized, RawMessage, Rejection, normalize
-from normalizer.types import Attachment, Location, Reporter
+from normalizer.types import Attachment, Channel, Location, Reporter
 
 
 class Outcome(StrEnum):
@@ -641,11 +641,24 @@ def location_json(location: Location | None) -> dict[str, Any] | None:
     return asdict(location) if location is not None else None
 
 
-def location_of(stored: dict[str, Any] | None) -> Location | None:
-    """The stored JSON back as a Location (review turns a stored message into a complaint)."""
-    if not stored:
-        return None
-    return Location(lat=stored.get("lat"), long=stored.get("long"), address=stored.get("address"))
+def stored_raw(inbound: InboundMessage, region_hint: str | None) -> RawMessage:
+    """A stored message as a channel handed it in, routed to `region_hint` (an operator's
+    assignment turns an unrouted message into a complaint; the console checks it can)."""
+    where = inbound.location
+    return RawMessage(
+        channel=Channel(inbound.channel),
+        external_id=inbound.external_id,
+        sender=inbound.sender,
+        recipient=inbound.recipient,
+        text=inbound.text,
+        received_at=inbound.received_at,
+        meta=inbound.meta,
+        region_hint=region_hint,
+        sender_name=inbound.sender_name,
+        location=Location(where.get("lat"), where.get("long"), where.get("address"))
+        if where
+        else None,
+    )
 
 
 def _attachment_json(a: Attachment) -> dict[str, Any]:
