@@ -178,7 +178,9 @@ class PasswordWork:
     """argon2 runs in a small thread pool: a flood of logins queues there (bounded) and
     never stalls the event loop that takes complaints in."""
 
-    def __init__(self, workers: int = 2, max_waiting: int = 16):
+    def __init__(self, workers: int | None = None, max_waiting: int = 16):
+        # One core is always left to the event loop: a flood never starves intake of CPU.
+        workers = workers or max(1, (os.cpu_count() or 2) - 1)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="argon2")
         self._max_waiting = max_waiting
         self._waiting = 0
@@ -226,7 +228,9 @@ class LoginThrottle:
 
     Kept in the database (`login_failures`), so every instance on one PostgreSQL database
     counts the same failures and a restart forgets nothing. A refused attempt writes
-    nothing: a flood against a locked account or address costs one indexed read each."""
+    nothing, and a lock this instance has seen is remembered until it ends (locks only
+    grow while they last: no sign-in can succeed to lift one), so a flood against a locked
+    account or address costs no query at all."""
 
     def __init__(
         self,
@@ -243,6 +247,8 @@ class LoginThrottle:
         self.max_lock_s = max_lock_s
         self.forget_after = timedelta(seconds=forget_after_s)
         self.clock = clock
+        self._locked: dict[str, datetime] = {}  # key -> locked until, as last seen
+        self._reported: dict[tuple[str, str], datetime] = {}
 
     @staticmethod
     def _keys(name: str, address: str) -> tuple[str, str]:
@@ -252,14 +258,39 @@ class LoginThrottle:
     async def wait_s(self, name: str, address: str) -> float:
         """Seconds until this account or address may try again (0: now)."""
         now = self.clock()
+        keys = self._keys(name, address)
+        known = [self._locked[k] for k in keys if k in self._locked and self._locked[k] > now]
+        if known:
+            return max((until - now).total_seconds() for until in known)
         async with self.store.reader() as session:
-            locks = await session.scalars(
-                select(LoginFailure.locked_until).where(
-                    LoginFailure.key.in_(self._keys(name, address)),
-                    LoginFailure.locked_until > now,
+            rows = (
+                await session.execute(
+                    select(LoginFailure.key, LoginFailure.locked_until).where(
+                        LoginFailure.key.in_(keys), LoginFailure.locked_until > now
+                    )
                 )
-            )
-            return max([0.0, *((until - now).total_seconds() for until in locks if until)])
+            ).all()
+        for key, until in rows:
+            self._remember(key, until, now)
+        return max([0.0, *((until - now).total_seconds() for _, until in rows)])
+
+    def first_refusal(self, name: str, address: str) -> bool:
+        """True once per lock for this account and address: a flood against a lock is
+        logged as one line, not one line per attempt."""
+        now = self.clock()
+        until = max((self._locked.get(k, now) for k in self._keys(name, address)), default=now)
+        pair = (name.lower(), address)
+        if self._reported.get(pair) == until:
+            return False
+        if len(self._reported) > 10_000:
+            self._reported = {k: u for k, u in self._reported.items() if u > now}
+        self._reported[pair] = until
+        return True
+
+    def _remember(self, key: str, until: datetime, now: datetime) -> None:
+        if len(self._locked) > 10_000:  # bounded under a spray of names and addresses
+            self._locked = {k: u for k, u in self._locked.items() if u > now}
+        self._locked[key] = until
 
     async def failed(self, name: str, address: str) -> None:
         now = self.clock()
@@ -288,6 +319,7 @@ class LoginThrottle:
                 if row.count > free:
                     lock = min(2.0 ** (row.count - free), self.max_lock_s)
                     row.locked_until = now + timedelta(seconds=lock)
+                    self._remember(key, row.locked_until, now)
 
     async def succeeded(self, name: str) -> None:
         account, _ = self._keys(name, "")

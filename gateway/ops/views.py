@@ -198,7 +198,11 @@ class Console:
         address = client_address(request, self.rt.settings.http.trusted_proxies)
         wait = await self.throttle.wait_s(name, address)
         if wait > 0:
-            log.warning("ops login refused: throttled", extra={"account": name, "address": address})
+            if self.throttle.first_refusal(name, address):
+                log.warning(
+                    "ops login refused: throttled",
+                    extra={"account": name, "address": address, "wait_s": math.ceil(wait)},
+                )
             resp = self._login_page(
                 request,
                 429,
