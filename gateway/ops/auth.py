@@ -323,5 +323,6 @@ class LoginThrottle:
 
     async def succeeded(self, name: str) -> None:
         account, _ = self._keys(name, "")
+        self._locked.pop(account, None)
         async with self.store.transaction() as session:
             await session.execute(delete(LoginFailure).where(LoginFailure.key == account))
