@@ -22,6 +22,7 @@ from aiohttp import web
 from sqlalchemy import func, or_, select
 
 from gateway import events, review
+from gateway.http_common import client_address
 from gateway.intake import stored_raw
 from gateway.ops import stream
 from gateway.ops.auth import (
@@ -65,7 +66,7 @@ class Console:
         self.zone = ZoneInfo(rt.settings.gateway.timezone)
         self.sessions = Sessions(rt.store, rt.settings.file.ops.session_hours * 3600)
         self.passwords = PasswordWork()
-        self.throttle = LoginThrottle()
+        self.throttle = LoginThrottle(rt.store)
         # Set on shutdown: open live-log streams end at once instead of holding the stop.
         self.stopping = asyncio.Event()
         self.calendar = working_days(rt.settings)
@@ -194,10 +195,14 @@ class Console:
             )
         name = str(form.get("name", "")).strip()[:64]
         password = str(form.get("password", ""))
-        address = request.remote or "-"
-        wait = self.throttle.wait_s(name, address)
+        address = client_address(request, self.rt.settings.http.trusted_proxies)
+        wait = await self.throttle.wait_s(name, address)
         if wait > 0:
-            log.warning("ops login refused: throttled", extra={"account": name, "address": address})
+            if self.throttle.first_refusal(name, address):
+                log.warning(
+                    "ops login refused: throttled",
+                    extra={"account": name, "address": address, "wait_s": math.ceil(wait)},
+                )
             resp = self._login_page(
                 request,
                 429,
@@ -211,11 +216,11 @@ class Console:
         except Busy:
             return self._login_page(request, 503, "Server sedang sibuk. Coba lagi sebentar lagi.")
         if account is None:
-            self.throttle.failed(name, address)
+            await self.throttle.failed(name, address)
             # The name and address only: never the password that was tried.
             log.warning("ops login failed", extra={"account": name, "address": address})
             return self._login_page(request, 401, "Nama pengguna atau kata sandi salah.")
-        self.throttle.succeeded(name)
+        await self.throttle.succeeded(name)
         log.info("ops login", extra={"account": name, "address": address})
         token = await self.sessions.start(account.id)
         resp = web.HTTPSeeOther("/ops/")

@@ -278,6 +278,18 @@ class OperatorSession(Base):
     expires_at: Mapped[datetime]
 
 
+class LoginFailure(Base):
+    """Failed console sign-ins per account (`n:<name>`) and per client address (`a:<ip>`),
+    shared by every instance of the gateway (0015). Rows are forgotten after an hour."""
+
+    __tablename__ = "login_failures"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    last_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    locked_until: Mapped[datetime | None]
+
+
 class ComplaintNote(Base):
     """An operator's internal note on a complaint: never sent to LAPOR or the citizen."""
 
