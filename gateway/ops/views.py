@@ -33,7 +33,7 @@ from gateway.ops.auth import (
     Signer,
     authenticate,
 )
-from gateway.ops.masking import mask_email, mask_name, mask_phone, mask_sender
+from gateway.ops.masking import mask_sender, reporter_text
 from gateway.queries import list_complaints
 from gateway.runtime import Runtime
 from gateway.sla import working_days
@@ -127,18 +127,7 @@ class Console:
         return regions if op.is_admin else [r for r in regions if r.code == op.region]
 
     def reporter_text(self, op: OperatorSession, c: Complaint, r: Reporter | None) -> str:
-        if r is None:
-            return "-"
-        if c.anonymous:
-            return "Dirahasiakan (anonim)"
-        show = not op.is_admin
-        parts = [
-            r.name if show else mask_name(r.name),
-            r.phone if show else mask_phone(r.phone),
-            r.email if show else mask_email(r.email),
-            f"@{r.twitter_handle.lstrip('@')}" if r.twitter_handle else None,
-        ]
-        return ", ".join(p for p in parts if p) or "-"
+        return reporter_text(r, anonymous=c.anonymous, full=not op.is_admin)
 
     def local_time(self, ts: datetime, fmt: str = "%d-%m-%Y %H:%M") -> str:
         return ts.astimezone(self.zone).strftime(fmt)
