@@ -14,6 +14,7 @@ from urllib.parse import quote
 from aiohttp import web
 from sqlalchemy import select
 
+from gateway.locations import complaint_locations
 from gateway.ops.auth import OperatorSession
 from gateway.ops.labels import CATEGORY_LABELS, CHANNEL_LABELS, describe_event
 from gateway.ops.views import STATUS_LABELS, Console
@@ -63,6 +64,7 @@ async def detail_page(console: Console, request: web.Request, op: OperatorSessio
             if c.possible_duplicate_of
             else None
         )
+        located = (await complaint_locations(session, [c])).get(c.id)
         echoes = (
             await session.scalars(
                 select(Complaint).where(Complaint.possible_duplicate_of == c.id).limit(50)
@@ -123,6 +125,7 @@ async def detail_page(console: Console, request: web.Request, op: OperatorSessio
         followup_due=followup.strftime("%d-%m-%Y %H:%M") if followup else None,
         forwarded=when(c.forwarded_at) if c.forwarded_at else None,
         linked=linked,
+        location=located,
         timeline=timeline,
         note_max=MAX_NOTE_CHARS,
         self_url=f"/ops/complaints/{quote(c.tracking_ref)}",
