@@ -131,6 +131,9 @@ class Complaint(Base):
         Index("ix_complaints_status_received", "status", "received_at", "id"),
         Index("ix_complaints_lapor_tracking_id", "lapor_tracking_id"),
         Index("ix_complaints_possible_duplicate_of", "possible_duplicate_of"),
+        # 0012: the follow-up half of "overdue". Free text has a trigram index there too
+        # (SQLite: the FTS5 table complaints_fts; PostgreSQL: pg_trgm), outside this model.
+        Index("ix_complaints_status_forwarded", "status", "forwarded_at"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)

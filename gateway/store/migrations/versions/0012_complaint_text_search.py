@@ -1,0 +1,76 @@
+"""complaint text search: a trigram index over complaints' text and subject
+
+SQLite: an FTS5 table with the trigram tokenizer (substring search, case-insensitive),
+kept by triggers from `complaints` (external content, so the text is stored once).
+PostgreSQL: pg_trgm GIN indexes, which `ILIKE '%…%'` uses. Without the pg_trgm extension
+(a server that does not ship it), the indexes are left out with a warning: search still
+works, by scanning.
+
+Also an index for the follow-up half of "overdue" (status, forwarded_at).
+
+Revision ID: 0012
+Revises: 0009
+"""
+
+from __future__ import annotations
+
+import logging
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0012"
+down_revision = "0009"
+branch_labels = None
+depends_on = None
+
+log = logging.getLogger("alembic.runtime.migration")
+
+SQLITE_UP = [
+    "CREATE VIRTUAL TABLE complaints_fts USING fts5("
+    "subject, text, content='complaints', content_rowid='rowid', tokenize='trigram')",
+    "CREATE TRIGGER complaints_fts_insert AFTER INSERT ON complaints BEGIN "
+    "INSERT INTO complaints_fts(rowid, subject, text) VALUES (new.rowid, new.subject, new.text); "
+    "END",
+    "CREATE TRIGGER complaints_fts_delete AFTER DELETE ON complaints BEGIN "
+    "INSERT INTO complaints_fts(complaints_fts, rowid, subject, text) "
+    "VALUES ('delete', old.rowid, old.subject, old.text); END",
+    "CREATE TRIGGER complaints_fts_update AFTER UPDATE OF subject, text ON complaints BEGIN "
+    "INSERT INTO complaints_fts(complaints_fts, rowid, subject, text) "
+    "VALUES ('delete', old.rowid, old.subject, old.text); "
+    "INSERT INTO complaints_fts(rowid, subject, text) VALUES (new.rowid, new.subject, new.text); "
+    "END",
+    "INSERT INTO complaints_fts(complaints_fts) VALUES ('rebuild')",
+]
+
+
+def upgrade() -> None:
+    op.create_index("ix_complaints_status_forwarded", "complaints", ["status", "forwarded_at"])
+    bind = op.get_bind()
+    if bind.dialect.name == "sqlite":
+        for statement in SQLITE_UP:
+            op.execute(statement)
+        return
+    try:
+        with bind.begin_nested():
+            bind.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
+    except sa.exc.DBAPIError as e:
+        log.warning("pg_trgm unavailable (%s): complaint search will scan", e.orig)
+        return
+    for column in ("text", "subject"):
+        op.execute(
+            f"CREATE INDEX ix_complaints_{column}_trgm ON complaints "
+            f"USING gin ({column} gin_trgm_ops)"
+        )
+
+
+def downgrade() -> None:
+    bind = op.get_bind()
+    if bind.dialect.name == "sqlite":
+        for name in ("insert", "delete", "update"):
+            op.execute(f"DROP TRIGGER IF EXISTS complaints_fts_{name}")
+        op.execute("DROP TABLE IF EXISTS complaints_fts")
+    else:
+        for column in ("text", "subject"):
+            op.execute(f"DROP INDEX IF EXISTS ix_complaints_{column}_trgm")
+    op.drop_index("ix_complaints_status_forwarded", table_name="complaints")
