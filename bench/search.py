@@ -30,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,6 +40,7 @@ from gateway.ops.complaint_search import encode_cursor  # noqa: E402
 from gateway.settings import load_settings  # noqa: E402
 from gateway.store.db import Store  # noqa: E402
 from gateway.store.migrate import upgrade  # noqa: E402
+from gateway.store.models import Complaint  # noqa: E402
 from gateway.store.regions import sync_regions  # noqa: E402
 from tests.support import pg_admin, run_cli, running_gateway, write_config  # noqa: E402
 
@@ -191,7 +193,7 @@ class Console:
         await self.http.close()
 
 
-def queries(now: datetime) -> list[tuple[str, str, str]]:
+def queries(now: datetime, ticket: str) -> list[tuple[str, str, str]]:
     """(label, who, path)"""
     week_to = (now - timedelta(days=200)).date()
     week_from = week_to - timedelta(days=6)
@@ -203,7 +205,7 @@ def queries(now: datetime) -> list[tuple[str, str, str]]:
         ("text, rare word (mercusuar)", "agam", "/ops/complaints?q=mercusuar"),
         ("text, no match", "agam", "/ops/complaints?q=tidakadasamasekali"),
         ("text, rare word, admin", "admin", "/ops/complaints?q=kerangkeng"),
-        ("ticket number", "agam", "/ops/complaints?q=AGM-0000123"),
+        ("ticket number", "agam", f"/ops/complaints?q={ticket}"),
         ("status = waiting for review", "agam", "/ops/complaints?status=pending_review"),
         ("channel = Open311 (1%)", "agam", "/ops/complaints?channel=open311"),
         ("overdue only", "agam", "/ops/complaints?overdue=1"),
@@ -217,12 +219,26 @@ def queries(now: datetime) -> list[tuple[str, str, str]]:
     ]
 
 
-async def measure(base: str, now: datetime, repeat: int) -> dict[str, tuple[float, int]]:
+async def an_agam_ticket(url: str) -> str:
+    store = Store(url)
+    try:
+        async with store.reader() as s:
+            ref = await s.scalar(
+                select(Complaint.tracking_ref).where(Complaint.region_code == "AGAM").limit(1)
+            )
+    finally:
+        await store.close()
+    return ref or "AGM-0000001"
+
+
+async def measure(
+    base: str, now: datetime, ticket: str, repeat: int
+) -> dict[str, tuple[float, int]]:
     console = Console(base)
     out: dict[str, tuple[float, int]] = {}
     try:
         current = None
-        for label, who, path in queries(now):
+        for label, who, path in queries(now, ticket):
             if who != current:
                 await console.login(who)
                 current = who
@@ -278,7 +294,8 @@ async def run(args: argparse.Namespace) -> None:
                 print(f"filled {size:,} complaints in {time.perf_counter() - t0:.0f} s", flush=True)
                 stored = size
             async with running_gateway(config, work / "gateway.log"):
-                results[size] = await measure(f"http://{listen}", now, args.repeat)
+                ticket = await an_agam_ticket(url)
+                results[size] = await measure(f"http://{listen}", now, ticket, args.repeat)
             print(f"measured at {size:,}", flush=True)
         report(results, sizes, "PostgreSQL" if args.postgres else "SQLite")
     finally:

@@ -6,7 +6,9 @@ PostgreSQL: pg_trgm GIN indexes, which `ILIKE '%…%'` uses. Without the pg_trgm
 (a server that does not ship it), the indexes are left out with a warning: search still
 works, by scanning.
 
-Also an index for the follow-up half of "overdue" (status, forwarded_at).
+Also the indexes "overdue" needs, per region and for the admin's all-regions count: both
+halves (waiting since `received_at`, forwarded since `forwarded_at`) as index ranges. The
+(region, status, received_at, id) index replaces (region, status), its prefix.
 
 Revision ID: 0012
 Revises: 0009
@@ -26,6 +28,11 @@ depends_on = None
 
 log = logging.getLogger("alembic.runtime.migration")
 
+INDEXES = {
+    "ix_complaints_status_forwarded": ["status", "forwarded_at"],
+    "ix_complaints_region_status_received": ["region_code", "status", "received_at", "id"],
+    "ix_complaints_region_status_forwarded": ["region_code", "status", "forwarded_at"],
+}
 SQLITE_UP = [
     "CREATE VIRTUAL TABLE complaints_fts USING fts5("
     "subject, text, content='complaints', content_rowid='rowid', tokenize='trigram')",
@@ -73,4 +80,6 @@ def downgrade() -> None:
     else:
         for column in ("text", "subject"):
             op.execute(f"DROP INDEX IF EXISTS ix_complaints_{column}_trgm")
-    op.drop_index("ix_complaints_status_forwarded", table_name="complaints")
+    op.create_index("ix_complaints_region_status", "complaints", ["region_code", "status"])
+    for name in INDEXES:
+        op.drop_index(name, table_name="complaints")
