@@ -7,9 +7,9 @@ import signal
 
 import click
 
+from fakes.lapor_sandbox import Faults, run_sandbox
 from gateway.cli.common import CliContext, fail, pass_cli, run
 from gateway.config_base import parse_listen
-from gateway.lapor.sandbox_server import Faults, run_sandbox
 
 
 @click.command("fake-lapor")

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import pytest
 from aiohttp import web
 
+from fakes.lapor_sandbox import Faults, SandboxLapor
 from gateway.lapor.client import Report, ReportIdentity
 from gateway.lapor.config import LaporConfig
-from gateway.lapor.sandbox_server import Faults, SandboxLapor
 
 TOKEN = "sandbox-token"
 
