@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import click
@@ -14,7 +13,6 @@ from gateway.cli.common import (
     run_with_store,
     to_json,
 )
-from gateway.locations import Location, complaint_locations
 from gateway.queries import complaint_json, find_complaint, list_complaints
 from gateway.review import Decision, ReviewError, approve, assign, reject
 from gateway.sla import working_days
@@ -23,11 +21,6 @@ from gateway.store.models import utcnow
 from normalizer.types import Channel
 
 STATUSES = ["pending_review", "queued", "forwarded", "failed", "rejected_by_operator", "closed"]
-
-
-def _location(places: dict[str, Location], complaint_id: str) -> dict[str, Any] | None:
-    place = places.get(complaint_id)
-    return place.as_json() if place else None
 
 
 @click.group()
@@ -66,11 +59,9 @@ def list_cmd(
                 limit=limit,
                 where=calendar.overdue_clause(now) if overdue else None,
             )
-            places = await complaint_locations(session, [c for c, _ in rows]) if as_json else {}
         if as_json:
             out = [
-                complaint_json(c, r)
-                | {"sla": calendar.sla_json(c, now), "location": _location(places, c.id)}
+                complaint_json(c, r) | {"sla": calendar.sla_json(c, now), "location": c.location}
                 for c, r in rows
             ]
             click.echo(to_json(out))
@@ -97,10 +88,9 @@ def show_cmd(ctx: CliContext, id_or_ref: str, as_json: bool) -> None:
     async def go(store: Store) -> None:
         async with store.reader() as session:
             found = await find_complaint(session, id_or_ref)
-            places = await complaint_locations(session, [found[0]]) if found else {}
         if found is None:
             fail(f"no complaint {id_or_ref!r}")
-        data = complaint_json(*found) | {"location": _location(places, found[0].id)}
+        data = complaint_json(*found) | {"location": found[0].location}
         if as_json:
             click.echo(to_json(data))
             return

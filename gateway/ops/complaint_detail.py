@@ -14,7 +14,6 @@ from urllib.parse import quote
 from aiohttp import web
 from sqlalchemy import select
 
-from gateway.locations import complaint_locations
 from gateway.ops.auth import OperatorSession
 from gateway.ops.labels import CATEGORY_LABELS, CHANNEL_LABELS, describe_event
 from gateway.ops.views import STATUS_LABELS, Console
@@ -23,6 +22,30 @@ from gateway.store.models import Complaint, ComplaintNote, Event
 
 MAX_NOTE_CHARS = 4000
 TIMELINE_LIMIT = 500
+
+
+def location_view(stored: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Where the problem is, as the channel gave it, with plain links to a map: nothing
+    is embedded, so no request leaves for a map server unless the operator clicks."""
+    if not stored:
+        return None
+    lat, long = stored.get("lat"), stored.get("long")
+    point = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (lat, long))
+    links = []
+    if point:
+        la, lo = f"{lat:.6f}", f"{long:.6f}"
+        links = [
+            (
+                "Buka di OpenStreetMap",
+                f"https://www.openstreetmap.org/?mlat={la}&mlon={lo}#map=17/{la}/{lo}",
+            ),
+            ("Buka di aplikasi peta", f"geo:{la},{lo}"),
+        ]
+    return {
+        "address": stored.get("address"),
+        "point": f"{lat:.6f}, {long:.6f}" if point else None,
+        "links": links,
+    }
 
 
 def _size(n: int) -> str:
@@ -64,7 +87,6 @@ async def detail_page(console: Console, request: web.Request, op: OperatorSessio
             if c.possible_duplicate_of
             else None
         )
-        located = (await complaint_locations(session, [c])).get(c.id)
         echoes = (
             await session.scalars(
                 select(Complaint).where(Complaint.possible_duplicate_of == c.id).limit(50)
@@ -125,7 +147,7 @@ async def detail_page(console: Console, request: web.Request, op: OperatorSessio
         followup_due=followup.strftime("%d-%m-%Y %H:%M") if followup else None,
         forwarded=when(c.forwarded_at) if c.forwarded_at else None,
         linked=linked,
-        location=located,
+        location=location_view(c.location),
         timeline=timeline,
         note_max=MAX_NOTE_CHARS,
         self_url=f"/ops/complaints/{quote(c.tracking_ref)}",

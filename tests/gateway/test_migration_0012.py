@@ -71,7 +71,7 @@ async def matches(url: str, phrase: str) -> int | None:
 
 async def test_existing_complaints_are_indexed_and_it_goes_down(empty_url: str) -> None:
     cfg = alembic_config(empty_url)
-    await asyncio.to_thread(command.upgrade, cfg, "0009")
+    await asyncio.to_thread(command.upgrade, cfg, "0016")
     store = Store(empty_url)
     async with store.transaction() as s:
         for statement in OLD_COMPLAINT:
@@ -81,7 +81,7 @@ async def test_existing_complaints_are_indexed_and_it_goes_down(empty_url: str) 
     assert await matches(empty_url, "nagari koto") is None
     await asyncio.to_thread(command.upgrade, cfg, "head")
     assert await matches(empty_url, "nagari koto") == 1
-    await asyncio.to_thread(command.downgrade, cfg, "0009")
+    await asyncio.to_thread(command.downgrade, cfg, "0016")
     assert await matches(empty_url, "nagari koto") is None
     await asyncio.to_thread(command.upgrade, cfg, "head")
     assert await matches(empty_url, "gantung di") == 1

@@ -11,7 +11,7 @@ halves (waiting since `received_at`, forwarded since `forwarded_at`) as index ra
 (region, status, received_at, id) index replaces (region, status), its prefix.
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0016
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0009"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
@@ -52,7 +52,9 @@ SQLITE_UP = [
 
 
 def upgrade() -> None:
-    op.create_index("ix_complaints_status_forwarded", "complaints", ["status", "forwarded_at"])
+    for name, columns in INDEXES.items():
+        op.create_index(name, "complaints", columns)
+    op.drop_index("ix_complaints_region_status", table_name="complaints")
     bind = op.get_bind()
     if bind.dialect.name == "sqlite":
         for statement in SQLITE_UP:
