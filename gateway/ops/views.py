@@ -13,6 +13,7 @@ import logging
 import math
 import secrets
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
@@ -35,7 +36,7 @@ from gateway.ops.auth import (
     Signer,
     authenticate,
 )
-from gateway.ops.masking import mask_email, mask_name, mask_phone, mask_sender
+from gateway.ops.masking import mask_sender, reporter_text
 from gateway.queries import list_complaints
 from gateway.runtime import Runtime
 from gateway.sla import working_days
@@ -53,6 +54,8 @@ STATUS_LABELS = {
 INBOX_PAGE = 50
 FLASH_COOKIE = "lapor_ops_flash"
 LOGIN_COOKIE = "lapor_ops_login"
+# The menu's counts for the page being rendered (each request runs in its own task).
+NAV_COUNTS: ContextVar[dict[str, int] | None] = ContextVar("nav_counts", default=None)
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +76,11 @@ class Console:
 
     # -- plumbing ---------------------------------------------------------------------
 
-    def page(self, handler: Page) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    def page(
+        self, handler: Page, *, counts: bool = True
+    ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        """`counts`: a page with the menu, whose counts are read before it renders."""
+
         async def wrapped(request: web.Request) -> web.StreamResponse:
             cookie = request.cookies.get(COOKIE, "")
             op = await self.sessions.load(cookie)
@@ -83,9 +90,27 @@ class Console:
                 form = await request.post()
                 if not self.signer.check_csrf(cookie, form.get("csrf")):
                     raise web.HTTPForbidden(text="Sesi tidak sah. Muat ulang halaman.")
+            elif counts:
+                NAV_COUNTS.set(await self.nav_counts(op))
             return await handler(request, op)
 
         return wrapped
+
+    async def nav_counts(self, op: OperatorSession) -> dict[str, int]:
+        """What waits for this operator: complaints to review, inbox messages unhandled."""
+        review_query = select(func.count()).where(Complaint.status == "pending_review")
+        if op.scope:
+            review_query = review_query.where(Complaint.region_code == op.scope)
+        inbox_query = select(func.count()).select_from(self._inbox_query(op, False).subquery())
+        async with self.rt.store.reader() as session:
+            return {
+                "review": await session.scalar(review_query) or 0,
+                "inbox": await session.scalar(inbox_query) or 0,
+            }
+
+    async def counts(self, request: web.Request, op: OperatorSession) -> web.Response:
+        """`/ops/counts`: the menu's counts, polled by static/nav_counts.js."""
+        return web.json_response(await self.nav_counts(op))
 
     def render(
         self, name: str, request: web.Request, op: OperatorSession | None, **ctx: Any
@@ -102,6 +127,8 @@ class Console:
             flash=flash and flash.get("m"),
             flash_kind="galat" if flash and flash.get("k") == "galat" else "ok",
             zone_name=self.rt.settings.gateway.timezone,
+            nav_counts=NAV_COUNTS.get(),
+            counts_refresh_s=self.rt.settings.file.ops.counts_refresh_s,
         )
         resp = aiohttp_jinja2.render_template(name, request, ctx)
         if FLASH_COOKIE in request.cookies:
@@ -128,18 +155,7 @@ class Console:
         return regions if op.is_admin else [r for r in regions if r.code == op.region]
 
     def reporter_text(self, op: OperatorSession, c: Complaint, r: Reporter | None) -> str:
-        if r is None:
-            return "-"
-        if c.anonymous:
-            return "Dirahasiakan (anonim)"
-        show = not op.is_admin
-        parts = [
-            r.name if show else mask_name(r.name),
-            r.phone if show else mask_phone(r.phone),
-            r.email if show else mask_email(r.email),
-            f"@{r.twitter_handle.lstrip('@')}" if r.twitter_handle else None,
-        ]
-        return ", ".join(p for p in parts if p) or "-"
+        return reporter_text(r, anonymous=c.anonymous, full=not op.is_admin)
 
     def local_time(self, ts: datetime, fmt: str = "%d-%m-%Y %H:%M") -> str:
         return ts.astimezone(self.zone).strftime(fmt)

@@ -121,7 +121,6 @@ class Reporter(Base):
 class Complaint(Base):
     __tablename__ = "complaints"
     __table_args__ = (
-        Index("ix_complaints_region_status", "region_code", "status"),
         # 0002: the possible-duplicate check and the console's lists at scale
         Index("ix_complaints_reporter_id", "reporter_id"),
         Index("ix_complaints_created_at", "created_at"),
@@ -132,6 +131,12 @@ class Complaint(Base):
         Index("ix_complaints_status_received", "status", "received_at", "id"),
         Index("ix_complaints_lapor_tracking_id", "lapor_tracking_id"),
         Index("ix_complaints_possible_duplicate_of", "possible_duplicate_of"),
+        # 0012: both halves of "overdue" as index ranges, per region and for all. Free text
+        # has a trigram index there too (SQLite: the FTS5 table complaints_fts; PostgreSQL:
+        # pg_trgm), outside this model.
+        Index("ix_complaints_status_forwarded", "status", "forwarded_at"),
+        Index("ix_complaints_region_status_received", "region_code", "status", "received_at", "id"),
+        Index("ix_complaints_region_status_forwarded", "region_code", "status", "forwarded_at"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
