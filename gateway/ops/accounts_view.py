@@ -87,7 +87,7 @@ async def add_account(console: Console, request: web.Request, op: OperatorSessio
             await accounts.create(session, name, profile, hashed)
     except AccountError as e:
         console.redirect("/ops/accounts", op, e.text, error=True)
-    where = f" wilayah {profile.region}" if profile.region else ""
+    where = f", {profile.region}" if profile.region else ""
     console.redirect(
         f"/ops/accounts/{name}",
         op,
