@@ -71,7 +71,7 @@ def qr_svg(uri: str) -> str:
 def matching_step(secret: str, code: str, now: float | None = None) -> int | None:
     """The time step `code` belongs to (now, or one step either side), else None."""
     code = code.strip().replace(" ", "")
-    if len(code) != 6 or not code.isdigit():
+    if len(code) != 6 or not (code.isascii() and code.isdigit()):
         return None
     totp = pyotp.TOTP(secret)
     current = int((time.time() if now is None else now) // STEP_S)
