@@ -29,9 +29,11 @@ from tests.support import make_raw, running_gateway, write_config
 
 PASSWORD = "kata-sandi-uji"
 LONG_WORD = "Jl.Prof.Dr.Hamka-Kelurahan-Lubuk-Basung-Kecamatan-Lubuk-Basung-RT-003-RW-007"
-# Serious and critical axe findings fail the walk; the others are written beside the
-# screenshots (axe-notes.txt), to be read with them.
+# Serious and critical axe findings fail the walk, and so do missing landmarks and
+# headings (moderate in axe); the others are written beside the screenshots
+# (walk-axe-notes-*.txt), to be read with them.
 BLOCKING = ("serious", "critical")
+BLOCKING_RULES = ("region", "landmark-one-main", "page-has-heading-one", "landmark-unique")
 # Records every CSP violation and uncaught error, whatever the page does later.
 WATCH = """
 window.__problems = [];
@@ -128,7 +130,8 @@ class Walk:
         for v in results.response["violations"]:
             targets = "; ".join(", ".join(n["target"]) for n in v["nodes"][:5])
             found = f"{where}: axe {v['id']} ({v['impact']}): {targets}"
-            (self.problems if v["impact"] in BLOCKING else self.notes).append(found)
+            blocking = v["impact"] in BLOCKING or v["id"] in BLOCKING_RULES
+            (self.problems if blocking else self.notes).append(found)
         size = "desktop" if viewport is DESKTOP else "phone"
         await page.screenshot(path=screenshot_path(f"walk-{name}-{size}"), full_page=True)
 
