@@ -267,6 +267,13 @@ class Operator(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     disabled_at: Mapped[datetime | None]
+    display_name: Mapped[str | None] = mapped_column(String(100))  # 0013
+    # TOTP second factor (0013): the secret sealed with a key the database does not hold
+    # (see ops/totp.py); enabled only once a code confirmed it; the last time step used,
+    # so a code is accepted once.
+    totp_secret: Mapped[str | None] = mapped_column(Text)
+    totp_enabled_at: Mapped[datetime | None]
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
 
 
 class OperatorSession(Base):
