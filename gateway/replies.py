@@ -238,9 +238,9 @@ def intake_hook(settings: Settings) -> IntakeHook:
     async def hook(session: AsyncSession, ctx: IntakeContext) -> None:
         raw, result = ctx.raw, ctx.result
         channel = raw.channel.value
-        if raw.meta.get(NO_REPLY):
-            return
-        if result.outcome is Outcome.ACCEPTED and ctx.complaint is not None:
+        if channel not in REPLY_CHANNELS or raw.meta.get(NO_REPLY):
+            return  # web form and API callers have their answer already
+        if result.outcome is Outcome.ACCEPTED:
             kind = "receipt"
             text = render(settings, channel, kind, result.region_code, ref=result.tracking_ref)
         elif (
