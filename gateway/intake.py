@@ -35,7 +35,7 @@ from gateway.store.models import (
 )
 from gateway.store.models import Reporter as ReporterRow
 from normalizer import Normalized, RawMessage, Rejection, normalize
-from normalizer.types import Reporter
+from normalizer.types import Limits, RegionRules, Reporter
 
 
 class Outcome(StrEnum):
@@ -155,6 +155,9 @@ class Intake:
     observers: list[IntakeObserver] = field(default_factory=list)
     _queue: list[_Pending] = field(default_factory=list, init=False, repr=False)
     _writer: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
+    _rules_of: tuple[object, tuple[RegionRules, ...], Limits] | None = field(
+        default=None, init=False, repr=False
+    )
 
     async def submit(
         self, raw: RawMessage, *, also: AlsoInTransaction | None = None
@@ -205,18 +208,27 @@ class Intake:
                 pending.future.set_result(outcome)
 
     async def _normalize(self, raw: RawMessage) -> Normalized | Rejection:
+        rules, limits = self._rules()
         run = partial(
             normalize,
             raw,
-            self.settings.region_rules(),
+            rules,
             short_code=self.settings.channels.sms.short_code,
-            limits=self.settings.limits,
+            limits=limits,
         )
         # Cleanup walks every character: ~0.1 ms for an SMS, seconds for a 25 MB mail body.
         # Big texts go to a thread (normalize is pure) so the loop keeps serving.
         if len(raw.text) > BIG_TEXT_CHARS:
             return await asyncio.to_thread(run)
         return run()
+
+    def _rules(self) -> tuple[tuple[RegionRules, ...], Limits]:
+        """The normalizer's region rules and limits, built again only when a reload has
+        replaced the regions (not once per message)."""
+        regions = self.settings.regions
+        if self._rules_of is None or self._rules_of[0] is not regions:
+            self._rules_of = (regions, self.settings.region_rules(), self.settings.limits)
+        return self._rules_of[1], self._rules_of[2]
 
     async def _write_batch(
         self, batch: list[_Pending], session: AsyncSession
