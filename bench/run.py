@@ -1,15 +1,19 @@
 """`make bench`: one table of ours vs a baseline measured in the same run, load from
 separate processes (wrk for HTTP, several smtplib processes for SMTP).
 
-    .venv/bin/python bench/run.py [--duration S] [--connections C] [--only NAME ...]
-                                  [--postgres URL | --no-postgres]
+    .venv/bin/python bench/run.py [--duration S] [--connections C] [--only ROW ...]
+                                  [--postgres URL | --no-postgres] [--outbox-complaints N]
 
-Rows: API intake on SQLite and on PostgreSQL and the Kannel SMS webhook (wrk, 2 threads,
-C connections, every request its own idempotency key) against a bare aiohttp handler in
-its own process; SMTP (smtplib processes) against aiosmtpd with a null handler. (The outbox
-drain is still measured by bench/outbox.py, which `make bench` runs after this table.)
+Rows (ROW names in brackets):
+- API intake on SQLite [api-sqlite] and PostgreSQL [api-postgres], and the Kannel SMS
+  webhook [sms]: wrk, 2 threads, C connections, every request its own idempotency key,
+  against a bare aiohttp handler (parses the body, answers) in its own process.
+- SMTP [smtp]: smtplib processes, one connection each, against aiosmtpd with a null handler.
+- Outbox drain [outbox]: `serve`'s worker forwarding N queued complaints (bench/prefill.py)
+  to a sandbox LAPOR process, against bench/outbox_client.py posting the same bodies with
+  the same concurrency to another sandbox process.
 Afterwards every 2xx / 250 is looked up in the store (lost = answered but not stored;
-doubled = two complaints for one key).
+doubled = two complaints for one key; for the outbox: not forwarded / filed twice).
 Numbers vary by machine and by what else runs on it; the ratio is what to compare.
 """
 
