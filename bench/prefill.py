@@ -39,7 +39,8 @@ REGION, PREFIX = "AGAM", "AGM"
 
 async def prefill(store: Store, settings: Settings, n: int, *, outbox: str = "pending") -> None:
     """Rows 1..n of every table (the store must be empty); `outbox` is the forward rows'
-    status: `pending` for the outbox to drain, `done` for a store that has forwarded."""
+    status: `pending` for the outbox to drain (complaints queued), `done` for a store whose
+    complaints were forwarded and have since been closed (status sync leaves them be)."""
     await sync_regions(store, settings)
     now = utcnow()
     for start in range(1, n + 1, CHUNK):
@@ -114,10 +115,10 @@ def _rows(i: int, at: object, outbox: str) -> tuple[dict[str, object], ...]:
         "received_at": at,
         "created_at": at,
         "updated_at": at,
-        "status": "forwarded" if forwarded else "queued",
+        "status": "closed" if forwarded else "queued",
         "status_reason": None,
         "lapor_tracking_id": f"SBX-{i}" if forwarded else None,
-        "lapor_status": None,
+        "lapor_status": "selesai" if forwarded else None,
         "possible_duplicate_of": None,
         "notes": [],
         "forwarded_at": at if forwarded else None,

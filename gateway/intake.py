@@ -237,7 +237,8 @@ class Intake:
         state.counters = await _lock_counters(
             session, {p.verdict.region_code for p in batch if isinstance(p.verdict, Normalized)}
         )
-        together = await self._write_group(session, state, batch)
+        # A lone message goes straight to the one-message path (no second try of the same).
+        together = await self._write_group(session, state, batch) if len(batch) > 1 else None
         if isinstance(together, list):
             outcomes: list[IntakeResult | Exception] = list(together)
         else:
