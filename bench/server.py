@@ -24,9 +24,9 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from fakes.lapor_sandbox import SandboxLapor
 from gateway.app import build_http_app, build_runtime
 from gateway.config_base import parse_listen
-from gateway.lapor.sandbox_server import SandboxLapor
 from gateway.settings import load_settings
 from gateway.store.db import Store
 from gateway.store.regions import sync_regions

@@ -35,7 +35,7 @@ from gateway.store.models import (
 )
 from gateway.store.models import Reporter as ReporterRow
 from normalizer import Normalized, RawMessage, Rejection, normalize
-from normalizer.types import Limits, RegionRules, Reporter
+from normalizer.types import Channel, Limits, Location, RegionRules, Reporter
 
 
 class Outcome(StrEnum):
@@ -373,6 +373,7 @@ class Intake:
             "subject": norm.subject,
             "text": norm.text,
             "attachments": [asdict(a) for a in raw.attachments],
+            "location": location_json(raw.location),
             "reporter_id": None,
             "anonymous": norm.anonymous,
             "confidential": norm.confidential,
@@ -551,6 +552,7 @@ def _inbound_row(raw: RawMessage, verdict: Normalized | Rejection, now: datetime
         "ingested_at": now,
         "meta": raw.meta,
         "attachments": [asdict(a) for a in raw.attachments],
+        "location": location_json(raw.location),
         "handled_at": None,
         "handled_by": None,
         "dismiss_reason": None,
@@ -762,3 +764,27 @@ def storable(text: str) -> str:
 
 def _fold(text: str) -> str:
     return " ".join(text.casefold().split())[:SIMILARITY_CHARS]
+
+
+def location_json(location: Location | None) -> dict[str, Any] | None:
+    return asdict(location) if location is not None else None
+
+
+def stored_raw(inbound: InboundMessage, region_hint: str | None) -> RawMessage:
+    """A stored message as a channel handed it in, routed to `region_hint` (an operator's
+    assignment turns an unrouted message into a complaint; the console checks it can)."""
+    where = inbound.location
+    return RawMessage(
+        channel=Channel(inbound.channel),
+        external_id=inbound.external_id,
+        sender=inbound.sender,
+        recipient=inbound.recipient,
+        text=inbound.text,
+        received_at=inbound.received_at,
+        meta=inbound.meta,
+        region_hint=region_hint,
+        sender_name=inbound.sender_name,
+        location=Location(where.get("lat"), where.get("long"), where.get("address"))
+        if where
+        else None,
+    )

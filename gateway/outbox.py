@@ -290,7 +290,7 @@ class OutboxWorker:
                 log_failure(log, "reply sender failed", e, channel=claim.channel)
                 result = SendResult(ok=False, error=_internal(e), retry=True)
         if not result.ok:
-            return Failure(result.error or "send failed", result.retry)
+            return Failure(result.error or "send failed", result.retry, result.retry_after)
         return Sent(result.external_id)
 
     def _slot(self, adapter: str) -> asyncio.Semaphore:
