@@ -7,7 +7,7 @@ CONFIG ?= config/gateway.toml
 LAPOR_SANDBOX_LISTEN ?= 127.0.0.1:8090
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup system-deps migrate lint bench clean
+.PHONY: run test setup system-deps migrate lint bench bench-scale clean
 
 $(STAMP): setup.cfg pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -41,11 +41,14 @@ lint: setup
 test: setup system-deps lint
 	$(BIN)/pytest -q
 
-# API intake on SQLite and PostgreSQL against a bare handler (wrk from another process,
-# every 2xx checked), then the SMS, SMTP and outbox benches.
+# One table: API intake (SQLite, PostgreSQL), SMS webhook, SMTP and the outbox drain, each
+# against its baseline in the same run, load from other processes, every answer checked.
 bench: setup system-deps
 	$(BIN)/python bench/run.py
-	for b in sms smtp outbox; do $(BIN)/python bench/$$b.py || exit 1; done
+
+# serve's intake rate and RSS on an empty store and on 1,000,000 stored complaints (minutes).
+bench-scale: setup system-deps
+	$(BIN)/python bench/scale.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache *.egg-info

@@ -1,15 +1,19 @@
 """`make bench`: one table of ours vs a baseline measured in the same run, load from
 separate processes (wrk for HTTP, several smtplib processes for SMTP).
 
-    .venv/bin/python bench/run.py [--duration S] [--connections C] [--only NAME ...]
-                                  [--postgres URL | --no-postgres]
+    .venv/bin/python bench/run.py [--duration S] [--connections C] [--only ROW ...]
+                                  [--postgres URL | --no-postgres] [--outbox-complaints N]
 
-Rows: API intake on SQLite and on PostgreSQL and the Kannel SMS webhook (wrk, 2 threads,
-C connections, every request its own idempotency key) against a bare aiohttp handler in
-its own process; SMTP (smtplib processes) against aiosmtpd with a null handler. (The outbox
-drain is still measured by bench/outbox.py, which `make bench` runs after this table.)
+Rows (ROW names in brackets):
+- API intake on SQLite [api-sqlite] and PostgreSQL [api-postgres], and the Kannel SMS
+  webhook [sms]: wrk, 2 threads, C connections, every request its own idempotency key,
+  against a bare aiohttp handler (parses the body, answers) in its own process.
+- SMTP [smtp]: smtplib processes, one connection each, against aiosmtpd with a null handler.
+- Outbox drain [outbox]: `serve`'s worker forwarding N queued complaints (bench/prefill.py)
+  to a sandbox LAPOR process, against bench/outbox_client.py posting the same bodies with
+  the same concurrency to another sandbox process.
 Afterwards every 2xx / 250 is looked up in the store (lost = answered but not stored;
-doubled = two complaints for one key).
+doubled = two complaints for one key; for the outbox: not forwarded / filed twice).
 Numbers vary by machine and by what else runs on it; the ratio is what to compare.
 """
 
@@ -27,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,9 +44,12 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.server import SANDBOX_TOKEN  # noqa: E402
+from gateway.lapor.report import build_report, report_json  # noqa: E402
+from gateway.settings import load_settings  # noqa: E402
 from gateway.store.db import Store  # noqa: E402
 from gateway.store.migrate import upgrade  # noqa: E402
-from gateway.store.models import Complaint, InboundMessage  # noqa: E402
+from gateway.store.models import Complaint, InboundMessage, Reporter  # noqa: E402
 from tests.support import API_KEY_ALL, free_port, pg_admin, write_config  # noqa: E402
 
 PY = sys.executable
@@ -71,26 +79,35 @@ class Row:
 
 @contextmanager
 def process(*args: str) -> Iterator[subprocess.Popen[str]]:
-    """A server process; waits for its READY line, SIGTERMs it at the end."""
-    proc = subprocess.Popen(
-        [PY, *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        if line.strip() != "READY":
-            proc.kill()
-            _, err = proc.communicate()
-            raise RuntimeError(f"{args} did not start: {line}{err[-2000:]}")
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
+    """A server process; waits for its READY line, SIGTERMs it at the end.
+
+    Its stderr goes to a file: a pipe nobody reads fills up and stalls the server at its
+    first few hundred log lines (what once made a bare handler answer 24/s)."""
+    with tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(
+            [PY, *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=err, text=True
+        )
+        try:
+            assert proc.stdout is not None
+            line = proc.stdout.readline()
+            if line.strip() != "READY":
                 proc.kill()
                 proc.wait()
+                err.seek(0)
+                raise RuntimeError(f"{args} did not start: {line}{err.read()[-2000:]}")
+            yield proc
+        finally:
+            _stop(proc)
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def config_for(directory: Path, url: str, extra: str = "", **kw: object) -> Path:
@@ -335,6 +352,98 @@ def smtp_row(args: argparse.Namespace, work: Path) -> Row:
     )
 
 
+def _sandbox_stats(listen: str) -> dict[str, int]:
+    with urllib.request.urlopen(f"http://{listen}/sandbox/stats", timeout=10) as answer:
+        return json.loads(answer.read())  # type: ignore[no-any-return]
+
+
+async def _report_bodies(url: str, config: Path) -> list[tuple[str, str]]:
+    """What the outbox will send for each queued complaint (key, JSON body)."""
+    settings = load_settings(config)
+    store = Store(url)
+    try:
+        async with store.reader() as s:
+            complaints = (await s.scalars(select(Complaint))).all()
+            reporters = {r.id: r for r in (await s.scalars(select(Reporter))).all()}
+    finally:
+        await store.close()
+    return [
+        (
+            c.id,
+            json.dumps(
+                report_json(
+                    build_report(
+                        c,
+                        reporters.get(c.reporter_id),  # type: ignore[arg-type]
+                        settings.regions[c.region_code].lapor_institution_id,
+                    )
+                )
+            ),
+        )
+        for c in complaints
+    ]
+
+
+async def check_outbox(url: str, n: int, stats: dict[str, int]) -> str:
+    store = Store(url)
+    try:
+        async with store.reader() as s:
+            forwarded = await s.scalar(select(func.count()).where(Complaint.status == "forwarded"))
+    finally:
+        await store.close()
+    return (
+        f"{n} queued: {n - forwarded} lost, {max(stats['reports'] - n, 0)} doubled, "
+        f"{stats['replays']} replays"
+    )
+
+
+def outbox_row(args: argparse.Namespace, work: Path) -> Row:
+    """`serve`'s outbox worker draining N queued complaints to a sandbox LAPOR process,
+    against bench/outbox_client.py posting the same bodies to another one."""
+    n = args.outbox_complaints
+    with database("sqlite", work, None) as url:
+        lapor = f"127.0.0.1:{free_port()}"
+        config = config_for(work / f"cfg-{uuid.uuid4().hex[:6]}", url, lapor_url=f"http://{lapor}")
+        subprocess.run([PY, "bench/prefill.py", str(config), str(n)], cwd=ROOT, check=True)
+        bodies = work / "bodies.json"
+        bodies.write_text(json.dumps(asyncio.run(_report_bodies(url, config))))
+        concurrency = load_settings(config).lapor.outbox_concurrency
+        base = f"127.0.0.1:{free_port()}"
+        with process("bench/server.py", "sandbox", base):
+            client = ["bench/outbox_client.py", f"http://{base}", SANDBOX_TOKEN, str(bodies)]
+            raw = subprocess.run(
+                [PY, *client, str(concurrency)],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+        baseline = json.loads(raw.stdout)
+        with process("bench/server.py", "sandbox", lapor):
+            with process("bench/server.py", "ours", str(config), "--service", "outbox"):
+                # From READY: the worker started just before (the start-up is not the drain).
+                started = time.perf_counter()
+                deadline = started + 600
+                while (stats := _sandbox_stats(lapor))["reports"] < n:
+                    if time.perf_counter() > deadline:
+                        break
+                    time.sleep(0.05)
+                seconds = time.perf_counter() - started
+            stats = _sandbox_stats(lapor)
+        checked = asyncio.run(check_outbox(url, n, stats))
+    return Row(
+        "outbox drain (sqlite)",
+        "raw aiohttp client",
+        n / seconds,
+        n / baseline["seconds"],
+        None,
+        None,
+        _pct(baseline["latencies"], 50),
+        _pct(baseline["latencies"], 99),
+        checked,
+    )
+
+
 # --- table ---------------------------------------------------------------------------
 
 
@@ -361,11 +470,15 @@ def print_table(rows: list[Row], args: argparse.Namespace) -> None:
         )
 
 
+ROWS = ("api-sqlite", "api-postgres", "sms", "smtp", "outbox")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--smtp-clients", type=int, default=8)
+    parser.add_argument("--outbox-complaints", type=int, default=2000)
     parser.add_argument(
         "--postgres", default=os.environ.get("LAPOR_BENCH_DATABASE_URL", DEFAULT_PG)
     )
@@ -373,7 +486,7 @@ def main() -> None:
     parser.add_argument(
         "--only",
         action="append",
-        choices=["api-sqlite", "api-postgres", "sms", "smtp"],
+        choices=ROWS,
         help="run only these rows (repeatable)",
     )
     args = parser.parse_args()
@@ -381,9 +494,7 @@ def main() -> None:
         sys.exit("wrk is not installed: apt-get install wrk")
     if args.no_postgres:
         args.postgres = None
-    # The sms and smtp rows do not measure right yet (a 24/s bare baseline, 0 SMTP), so
-    # `make bench` runs only the API rows here and bench/sms.py, bench/smtp.py after it.
-    wanted = args.only or ["api-sqlite", "api-postgres"]
+    wanted = args.only or list(ROWS)
     if args.postgres is None and "api-postgres" in wanted:
         wanted.remove("api-postgres")
     rows: list[Row] = []
@@ -400,6 +511,8 @@ def main() -> None:
             rows.append(http_row("SMS webhook (sqlite)", "sqlite", "kannel", args, work, bare_sms))
         if "smtp" in wanted:
             rows.append(smtp_row(args, work))
+        if "outbox" in wanted:
+            rows.append(outbox_row(args, work))
     print_table(rows, args)
 
 

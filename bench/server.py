@@ -3,8 +3,11 @@ its event loop. Prints READY once it listens; SIGTERM stops it.
 
     python bench/server.py ours CONFIG [--service NAME ...]   the gateway's HTTP app
         (production assembly) plus the named services (e.g. email-smtp), nothing else
-    python bench/server.py bare HOST:PORT                       a bare aiohttp JSON handler
+    python bench/server.py bare HOST:PORT                       a bare aiohttp handler: parses
+        the JSON or form body and answers (what a handler does before any storing)
     python bench/server.py null-smtp HOST:PORT                  aiosmtpd, null handler
+    python bench/server.py sandbox HOST:PORT                    the sandbox LAPOR (token
+        SANDBOX_TOKEN), the outbox drain's far end
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from fakes.lapor_sandbox import SandboxLapor
 from gateway.app import build_http_app, build_runtime
 from gateway.config_base import parse_listen
 from gateway.settings import load_settings
@@ -33,8 +37,14 @@ class NullHandler:
         return "250 OK"
 
 
+SANDBOX_TOKEN = "sandbox-token"  # [lapor] token's default
+
+
 def bare_app() -> web.Application:
     async def handler(request: web.Request) -> web.Response:
+        if request.content_type == "application/x-www-form-urlencoded":  # SMS webhooks
+            form = await request.post()
+            return web.Response(text="" if form.get("id") else "?", content_type="text/plain")
         data = json.loads(await request.read())
         return web.json_response({"ok": True, "region": data.get("region")}, status=201)
 
@@ -86,6 +96,14 @@ async def bare(listen: str) -> None:
         await runner.cleanup()
 
 
+async def sandbox(listen: str) -> None:
+    runner = await serve_http(SandboxLapor(SANDBOX_TOKEN).app(), listen)
+    try:
+        await until_stopped()
+    finally:
+        await runner.cleanup()
+
+
 async def null_smtp(listen: str) -> None:
     host, port = parse_listen(listen)
     loop = asyncio.get_running_loop()
@@ -101,7 +119,7 @@ async def null_smtp(listen: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("kind", choices=["ours", "bare", "null-smtp"])
+    parser.add_argument("kind", choices=["ours", "bare", "null-smtp", "sandbox"])
     parser.add_argument("where", help="CONFIG for ours, HOST:PORT otherwise")
     parser.add_argument("--service", action="append", default=[])
     args = parser.parse_args()
@@ -109,6 +127,8 @@ def main() -> None:
         asyncio.run(ours(Path(args.where), args.service))
     elif args.kind == "bare":
         asyncio.run(bare(args.where))
+    elif args.kind == "sandbox":
+        asyncio.run(sandbox(args.where))
     else:
         asyncio.run(null_smtp(args.where))
 

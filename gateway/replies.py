@@ -157,17 +157,17 @@ NO_REPLY_CHANNEL = "no_reply_channel"
 async def note_no_reply_channel(session: AsyncSession, channel: str, kind: str) -> None:
     """Say once that `channel` cannot answer citizens. A marker row (INSERT ... ON CONFLICT
     DO NOTHING, so two instances never fail each other's transaction) makes it once per
-    database, not per message; setting a sender up and back down does not repeat it."""
+    database, not per message; setting a sender up and back down does not repeat it.
+    The insert is also the check: one statement per message, not a lookup and then one."""
     key = f"replies:{NO_REPLY_CHANNEL}:{channel}"
-    if await session.get(Cursor, key) is not None:
-        return
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    inserted = await session.execute(
-        dialect.insert(Cursor)
+    conn = await session.connection()
+    inserted = await conn.execute(
+        dialect.insert(Cursor.__table__)
         .values(key=key, value=kind)
         .on_conflict_do_nothing(index_elements=["key"])
     )
-    if inserted.rowcount != 1:  # type: ignore[attr-defined]
+    if inserted.rowcount != 1:
         return
     events.record(
         session,
@@ -238,9 +238,9 @@ def intake_hook(settings: Settings) -> IntakeHook:
     async def hook(session: AsyncSession, ctx: IntakeContext) -> None:
         raw, result = ctx.raw, ctx.result
         channel = raw.channel.value
-        if raw.meta.get(NO_REPLY):
-            return
-        if result.outcome is Outcome.ACCEPTED and ctx.complaint is not None:
+        if channel not in REPLY_CHANNELS or raw.meta.get(NO_REPLY):
+            return  # web form and API callers have their answer already
+        if result.outcome is Outcome.ACCEPTED:
             kind = "receipt"
             text = render(settings, channel, kind, result.region_code, ref=result.tracking_ref)
         elif (

@@ -7,11 +7,16 @@ raw sender stays on the inbound message, but it is not reported as the citizen's
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import phonenumbers
 
 DEFAULT_REGION = "ID"
 
 
+# Parsing is the costliest step of normalising an API request, and a request's number is
+# parsed twice (normalizer, the API's warnings); citizens also write again from one number.
+@lru_cache(maxsize=4096)
 def to_e164(value: str | None, region: str = DEFAULT_REGION) -> str | None:
     if not value or not value.strip():
         return None

@@ -30,6 +30,8 @@ from gateway.intake import AlsoInTransaction, IntakeResult
 from gateway.runtime import Runtime
 from normalizer.types import Channel, RawMessage
 
+INLINE_PARSE_BYTES = 64 * 1024
+
 CHANNEL = Channel.EMAIL.value
 
 
@@ -75,7 +77,12 @@ class MailIntake:
 
         `cursor` (IMAP) is saved in the transaction that stores the last part of the mail.
         """
-        parsed = await asyncio.to_thread(parse_mail, raw, self.limits)
+        # A thread keeps a big mail from stalling the loop; a small one parses faster here
+        # than the hop to a thread and back costs.
+        if len(raw) > INLINE_PARSE_BYTES:
+            parsed = await asyncio.to_thread(parse_mail, raw, self.limits)
+        else:
+            parsed = parse_mail(raw, self.limits)
         if isinstance(parsed, MailRejection):
             await self.record_rejected(
                 parsed.reason, external_id=raw_sha256(raw), detail={"via": via}, cursor=cursor
@@ -89,8 +96,10 @@ class MailIntake:
             return MailOutcome(kind=kind, rejected=kind.value)
 
         targets = self._targets(parsed, recipients)
-        attachments = await asyncio.to_thread(
-            save_attachments, self.rt.settings.data_dir, parsed.attachments
+        attachments = (
+            await asyncio.to_thread(save_attachments, self.rt.settings.data_dir, parsed.attachments)
+            if parsed.attachments
+            else ()
         )
         sender = parsed.from_address or (envelope_sender or "").strip("<>").lower()
         meta = _meta(parsed, kind, via, len(raw), len(targets))

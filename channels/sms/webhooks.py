@@ -139,7 +139,8 @@ class SmsWebhooks:
 
     async def _submit(self, raw: RawMessage) -> None:
         result = await self.rt.intake.submit(raw)
-        log.info(
+        # Debug only: the ingestion log has every message; a log line each costs throughput.
+        log.debug(
             "SMS webhook message",
             extra={"provider": raw.meta.get("provider"), "outcome": result.outcome.value},
         )

@@ -57,7 +57,7 @@ class LaporConfig(Section):
     # Outbox worker: how often it looks for due rows, how many it takes and sends at once,
     # and how long a claim lasts before another worker may take the row over.
     outbox_poll_interval_s: float = Field(default=1.0, gt=0)
-    outbox_batch: int = Field(default=20, ge=1)
+    outbox_batch: int = Field(default=100, ge=1)
     outbox_concurrency: int = Field(default=8, ge=1)
     claim_lease_s: float = Field(default=120.0, gt=0)
 

@@ -13,7 +13,7 @@ import pytest
 from gateway.outbox import OutboxWorker, replay, status_summary
 from gateway.runtime import Reply, Runtime, SendResult
 from gateway.settings import Settings
-from gateway.store.models import utcnow
+from gateway.store.models import OutboxItem, utcnow
 from normalizer.types import Channel, Reporter
 from tests.lapor.sandbox_fixture import RunningSandbox, start_sandbox
 from tests.outbox.support import complaint, drain, events_of, outbox_rows, point_at
@@ -310,3 +310,48 @@ async def test_a_row_whose_outcome_cannot_be_stored_runs_out_of_attempts(
     logged = [r for r in caplog.records if r.name == "gateway.outbox"]
     assert logged and all(r.error == "KeyError" for r in logged)  # type: ignore[attr-defined]
     assert "AGAM saluran" not in caplog.text and "+62812" not in caplog.text
+
+
+async def test_a_stuck_reply_channel_does_not_hold_up_forwards(
+    runtime: Runtime, sandbox: RunningSandbox
+) -> None:
+    # One send at a time per adapter: a reply channel that hangs (an SMS gateway timing
+    # out) uses up its own slot, not LAPOR's.
+    point_at(runtime, sandbox.url, outbox_concurrency=1)
+    release = asyncio.Event()
+
+    async def stuck_sms(reply: Reply) -> SendResult:
+        await release.wait()
+        return SendResult(ok=True, external_id="sms-1")
+
+    runtime.add_sender("sms", stuck_sms)
+    async with runtime.store.transaction() as session:
+        session.add(  # older than the forward below, so claimed and started first
+            OutboxItem(
+                kind="reply",
+                channel="sms",
+                recipient="+6281234567890",
+                idempotency_key="reply:receipt:inbound:1",
+                payload={"purpose": "receipt", "text": "Aduan diterima."},
+                status="pending",
+            )
+        )
+    api = make_raw(
+        "Jalan rusak di depan pasar Lubuk Basung",
+        channel=Channel.API,
+        sender="api:portal",
+        recipient="AGAM",
+        region_hint="AGAM",
+    )
+    result = await runtime.intake.submit(api)
+    worker = worker_for(runtime)
+    passing = asyncio.create_task(worker.run_once())
+    async with asyncio.timeout(10):
+        while sandbox.lapor.counters["reports"] == 0:  # noqa: ASYNC110 - another task's work
+            await asyncio.sleep(0.01)
+    assert not passing.done()  # the reply is still stuck, the report went all the same
+    release.set()
+    assert await passing == 2
+    await worker.client.close()
+    assert (await complaint(runtime, result.complaint_id)).status == "forwarded"
+    assert {r.status for r in await outbox_rows(runtime)} == {"done"}
