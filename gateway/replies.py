@@ -250,7 +250,8 @@ def intake_hook(settings: Settings) -> IntakeHook:
             text = render(settings, channel, kind, result.region_code, ref=result.tracking_ref)
         elif (
             channel in HELP_CHANNELS
-            and ctx.rejection is not None and ctx.rejection.reason in HELP_REASONS
+            and ctx.rejection is not None
+            and ctx.rejection.reason in HELP_REASONS
         ):
             kind = "help"
             text = render(settings, channel, kind, result.region_code)

@@ -152,9 +152,7 @@ def _contact_names(contacts: Any) -> dict[str, str]:
     return names
 
 
-def _message(
-    item: Any, names: dict[str, str], to_number: str, to_id: str
-) -> WaMessage | Skipped:
+def _message(item: Any, names: dict[str, str], to_number: str, to_id: str) -> WaMessage | Skipped:
     if not isinstance(item, dict):
         raise _Bad("not an object")
     wamid = _text(item, "id")
@@ -199,9 +197,7 @@ def _message(
     if kind == "interactive":
         inter = _object(body, kind)
         choice = inter.get(str(inter.get("type")))
-        if inter.get("type") not in ("button_reply", "list_reply") or not isinstance(
-            choice, dict
-        ):
+        if inter.get("type") not in ("button_reply", "list_reply") or not isinstance(choice, dict):
             return Skipped(wamid, kind, f"interactive {str(inter.get('type'))[:30]} not read")
         title = _text(choice, "title")
         description = _optional(choice, "description")

@@ -29,9 +29,7 @@ def upgrade() -> None:
         sa.Column("errors", sa.JSON(), nullable=False),
         sa.Column("received_at", gateway.store.models.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_reply_statuses")),
-        sa.UniqueConstraint(
-            "channel", "external_id", "status", name="uq_reply_statuses_status"
-        ),
+        sa.UniqueConstraint("channel", "external_id", "status", name="uq_reply_statuses_status"),
     )
     op.create_index(
         "ix_inbound_channel_sender",
