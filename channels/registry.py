@@ -43,5 +43,5 @@ CHANNELS: tuple[ChannelEntry, ...] = (
     ChannelEntry("open311", "channels.open311:register", "channels.open311.config:Open311Config"),
     ChannelEntry(
         "whatsapp", "channels.whatsapp:register", "channels.whatsapp.config:WhatsAppConfig"
-    ),  # noqa: E501
+    ),
 )
