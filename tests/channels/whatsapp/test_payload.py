@@ -53,7 +53,9 @@ def test_messages(name: str, kind: str, text: str, media: str | None) -> None:
     if name == "document.json":
         assert m.media is not None and m.media.filename == "surat-keluhan.pdf"
     if name == "location.json":
-        assert m.location == Location(-7.2575, 112.7521, "Pasar Turi", "Jl. Semarang, Bubutan, Surabaya")
+        assert m.location == Location(
+            -7.2575, 112.7521, "Pasar Turi", "Jl. Semarang, Bubutan, Surabaya"
+        )
         assert (m.to_number, m.to_phone_number_id) == ("6281130001708", "107655329054113")
     if name == "interactive_button_reply.json":
         assert m.reply_id == "lapor-ya" and m.context_id is not None
