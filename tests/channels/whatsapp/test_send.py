@@ -187,7 +187,8 @@ async def test_statuses_on_the_complaint_timeline(
         "Balasan WhatsApp (tanda terima) diterima server WhatsApp",
         "Balasan WhatsApp (tanda terima) sampai di ponsel pelapor",
         "Balasan WhatsApp (tanda terima) dibaca pelapor",
-        "Balasan WhatsApp (tanda terima) gagal sampai ke pelapor (kode 131026: Message undeliverable)",
+        "Balasan WhatsApp (tanda terima) gagal sampai ke pelapor "
+        "(kode 131026: Message undeliverable)",
     ):
         assert words in page, words
     assert page.index("diterima server WhatsApp") < page.index("dibaca pelapor")
