@@ -24,7 +24,14 @@ from gateway.ops.labels import (
 )
 from gateway.ops.views import STATUS_LABELS, Console
 from gateway.queries import find_complaint
-from gateway.store.models import Complaint, ComplaintNote, Event, OutboxItem, ReplyStatus
+from gateway.store.models import (
+    Complaint,
+    ComplaintNote,
+    Event,
+    InboundMessage,
+    OutboxItem,
+    ReplyStatus,
+)
 
 MAX_NOTE_CHARS = 4000
 TIMELINE_LIMIT = 500
@@ -70,6 +77,7 @@ async def detail_page(console: Console, request: web.Request, op: OperatorSessio
             else None
         )
         statuses = await reply_statuses(session, c.id)
+        inbound = await session.get(InboundMessage, c.inbound_id) if c.inbound_id else None
         echoes = (
             await session.scalars(
                 select(Complaint).where(Complaint.possible_duplicate_of == c.id).limit(50)
@@ -92,7 +100,10 @@ async def detail_page(console: Console, request: web.Request, op: OperatorSessio
             }
             for n in notes
         ]
-        + [{"ts": at, "time": when(at), "text": text, "note": False} for at, text in statuses]
+        + [
+            {"ts": learnt, "time": when(at), "text": text, "note": False}
+            for learnt, at, text in statuses
+        ]
     )
     timeline.sort(key=lambda item: item["ts"])
     calendar = console.calendar
@@ -132,15 +143,34 @@ async def detail_page(console: Console, request: web.Request, op: OperatorSessio
         followup_due=followup.strftime("%d-%m-%Y %H:%M") if followup else None,
         forwarded=when(c.forwarded_at) if c.forwarded_at else None,
         linked=linked,
+        location=_location(inbound.meta if inbound else {}),
         timeline=timeline,
         note_max=MAX_NOTE_CHARS,
         self_url=f"/ops/complaints/{quote(c.tracking_ref)}",
     )
 
 
-async def reply_statuses(session: AsyncSession, complaint_id: str) -> list[tuple[Any, str]]:
-    """(time, words) of every delivery status reported for the complaint's replies, matched
-    by the id the provider gave each reply (so a status that came first is found too)."""
+def _location(meta: dict[str, Any]) -> dict[str, Any] | None:
+    """The place a channel gave with the message (WhatsApp's shared location)."""
+    loc = meta.get("location")
+    if not isinstance(loc, dict):
+        return None
+    lat, long = loc.get("lat"), loc.get("long")
+    if not isinstance(lat, int | float) or not isinstance(long, int | float):
+        return None
+    place = ", ".join(str(loc[k]) for k in ("name", "address_string") if loc.get(k))
+    return {
+        "place": place,
+        "coordinates": f"{lat:.5f}, {long:.5f}",
+        "map": f"https://www.openstreetmap.org/?mlat={lat}&mlon={long}#map=17/{lat}/{long}",
+    }
+
+
+async def reply_statuses(session: AsyncSession, complaint_id: str) -> list[tuple[Any, Any, str]]:
+    """(when we learnt it, the provider's time, words) of every delivery status of the
+    complaint's replies, matched by the id the provider gave each reply (so a status that
+    came before the outbox stored that id is found too). The timeline orders them by when we
+    learnt them, like its events: the provider's clock counts whole seconds, and not ours."""
     replies = (
         await session.execute(
             select(OutboxItem.channel, OutboxItem.payload, OutboxItem.result).where(
@@ -159,12 +189,13 @@ async def reply_statuses(session: AsyncSession, complaint_id: str) -> list[tuple
         await session.scalars(
             select(ReplyStatus)
             .where(tuple_(ReplyStatus.channel, ReplyStatus.external_id).in_(list(purposes)))
-            .order_by(ReplyStatus.status_at, ReplyStatus.id)
+            .order_by(ReplyStatus.id)
             .limit(TIMELINE_LIMIT)
         )
     ).all()
     return [
         (
+            r.received_at,
             r.status_at,
             describe_reply_status(
                 r.channel, purposes.get((r.channel, r.external_id)), r.status, r.errors

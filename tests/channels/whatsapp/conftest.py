@@ -44,13 +44,20 @@ request_timeout_s = 10
 
 
 def fixture(name: str, *, now: bool = False) -> dict[str, Any]:
-    """A payload from tests/fixtures/whatsapp; `now` dates its messages to this moment."""
+    """A payload from tests/fixtures/whatsapp; `now` moves its times so the earliest is now
+    (a message inside the 24-hour window, statuses after the reply)."""
     data = json.loads((FIXTURES / name).read_text(encoding="utf-8"))
     if now:
-        for entry in data["entry"]:
-            for change in entry["changes"]:
-                for m in change["value"].get("messages", []):
-                    m["timestamp"] = str(int(time.time()))
+        items = [
+            item
+            for entry in data["entry"]
+            for change in entry["changes"]
+            for key in ("messages", "statuses")
+            for item in change["value"].get(key, [])
+        ]
+        shift = int(time.time()) - min(int(item["timestamp"]) for item in items)
+        for item in items:
+            item["timestamp"] = str(int(item["timestamp"]) + shift)
     return data
 
 
