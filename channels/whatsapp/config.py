@@ -27,6 +27,9 @@ class WhatsAppConfig(Section):
     # sent when the citizen's last message is older than the 24-hour service window.
     reply_template: str | None = None
     reply_template_language: str = "id"
+    # At most this many replies per number per hour, so that a business account's auto-reply
+    # answering our receipt can never start a loop (each of its messages would hear the help).
+    replies_per_number_per_hour: int = Field(default=5, ge=0)
     # Media (photo, video, voice note, document) larger than this is not downloaded.
     max_media_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
     request_timeout_s: float = Field(default=30.0, gt=0)

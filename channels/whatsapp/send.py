@@ -4,6 +4,9 @@ Free text is allowed only within 24 hours of the citizen's last message to us (M
 customer-service window); after that, only an approved template. So a reply whose citizen
 last wrote more than 24 hours ago goes as `reply_template` (its one body parameter is the
 reply text); without one configured it is given up with a reason the operators can act on.
+At most `replies_per_number_per_hour` replies go to one number (counted in the outbox,
+like SMS): another business's auto-reply can never loop with ours.
+
 Graph errors by kind: 131047 (window closed after all) -> the template; 130429 / HTTP 429
 -> later, after the wait Meta asks for; 190 (token refused) -> not retried, and the
 channel's health turns bad until a send succeeds again.
@@ -20,7 +23,7 @@ from sqlalchemy import func, select
 from channels.whatsapp.config import WhatsAppConfig
 from channels.whatsapp.graph import BAD_TOKEN_DETAIL, HEALTH, REENGAGEMENT, GraphApi, GraphError
 from gateway.runtime import Reply, Runtime, SendResult
-from gateway.store.models import InboundMessage, utcnow
+from gateway.store.models import InboundMessage, OutboxItem, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +54,13 @@ class WhatsAppSender:
         number = reply.recipient.strip()
         if not (number.startswith("+") and number[1:].isdigit()):
             return SendResult(ok=False, error="recipient is not a phone number", retry=False)
+        if await self._over_limit(number):
+            return SendResult(
+                ok=False,
+                error=f"rate_limited: {self.config.replies_per_number_per_hour} replies "
+                "per number per hour already sent",
+                retry=False,
+            )
         if await self._window_open(number):
             result = await self._send(self._text(number, reply.text))
             if not (isinstance(result, GraphError) and result.code == REENGAGEMENT):
@@ -58,6 +68,20 @@ class WhatsAppSender:
         if not self.config.reply_template:
             return SendResult(ok=False, error=NO_TEMPLATE, retry=False)
         return self._outcome(await self._send(self._template(number, reply.text)))
+
+    async def _over_limit(self, number: str) -> bool:
+        since = utcnow() - timedelta(hours=1)
+        async with self.rt.store.reader() as session:
+            sent = await session.scalar(
+                select(func.count(OutboxItem.id)).where(
+                    OutboxItem.kind == "reply",
+                    OutboxItem.channel == "whatsapp",
+                    OutboxItem.recipient == number,
+                    OutboxItem.status == "done",
+                    OutboxItem.updated_at >= since,
+                )
+            )
+        return (sent or 0) >= self.config.replies_per_number_per_hour
 
     async def _window_open(self, number: str) -> bool:
         """Whether the citizen wrote to us within the last 24 hours."""

@@ -192,6 +192,7 @@ class WhatsAppWebhook:
                 self.rt.health.set(HEALTH, False, BAD_TOKEN_DETAIL)
             log.warning("WhatsApp media failed", extra={"error": str(e), "type": m.kind})
             return f"{m.kind} not downloaded: {e}"
+        self.rt.health.set(HEALTH, True, "media diunduh")
         name = m.media.filename or f"whatsapp-{m.kind}"
         return Attachment(filename=name, content_type=content_type, size=size, path=path)
 

@@ -79,6 +79,11 @@ _ERRORS: list[tuple[re.Pattern[str], str]] = [
         "Graph API menolak access_token WhatsApp (kode 190): pasang token baru",
     ),
     (
+        re.compile(r"^rate_limited: \d+ replies per number per hour"),
+        "Batas balasan ke nomor ini per jam tercapai (mencegah saling balas dengan mesin "
+        "penjawab otomatis); tidak dicoba lagi",
+    ),
+    (
         re.compile(r"^rate_limited: Graph API"),
         "WhatsApp meminta pengiriman diperlambat (batas kiriman), dicoba lagi nanti",
     ),

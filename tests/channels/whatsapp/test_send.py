@@ -130,6 +130,30 @@ async def test_refused_token_is_not_retried_and_shows_on_readyz(
     assert result.ok and rt.health.components["whatsapp"].ok
 
 
+async def test_replies_per_number_are_limited(
+    gateway: tuple[TestClient, Runtime], graph: FakeGraphApi
+) -> None:
+    _, rt = gateway
+    async with rt.store.transaction() as s:
+        for i in range(5):  # replies_per_number_per_hour = 5 by default
+            s.add(
+                OutboxItem(
+                    kind="reply",
+                    channel="whatsapp",
+                    recipient=CITIZEN,
+                    status="done",
+                    idempotency_key=f"earlier:{i}",
+                    updated_at=utcnow(),
+                )
+            )
+    send = rt.senders["whatsapp"]
+    limited = await send(Reply("whatsapp", CITIZEN, "Format: ...", idempotency_key="k1"))
+    assert not limited.ok and not limited.retry and limited.error.startswith("rate_limited")
+    assert "mesin penjawab" in error_words(limited.error)
+    other = await send(Reply("whatsapp", "+6285266001122", "Format: ...", idempotency_key="k2"))
+    assert other.ok and [m["to"] for m in graph.sent] == ["+6285266001122"]
+
+
 async def test_wrong_keyword_hears_the_format_for_this_chat(
     gateway: tuple[TestClient, Runtime], graph: FakeGraphApi
 ) -> None:
