@@ -92,8 +92,9 @@ class WhatsAppWebhook:
         except PayloadError as e:
             return await self._bad_body(str(e))
         results = await self._submit_all(parsed.messages)
-        async with self.rt.store.transaction() as session:
-            await self._log_rest(session, parsed)
+        if parsed.statuses or parsed.skipped or parsed.malformed:
+            async with self.rt.store.transaction() as session:
+                await self._log_rest(session, parsed)
         log.info(
             "WhatsApp webhook",
             extra={
