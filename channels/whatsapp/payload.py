@@ -208,7 +208,7 @@ def _message(item: Any, names: dict[str, str], to_number: str, to_id: str) -> Wa
         return WaMessage(text=_text(button, "text"), reply_id=_optional(button, "payload"), **base)
     if kind == "reaction":
         return Skipped(wamid, kind, "reaction")
-    codes = [str(e.get("code")) for e in item.get("errors") or [] if isinstance(e, dict)]
+    codes = [str(e.get("code")) for e in _objects(item.get("errors"))]
     why = f"unsupported type {kind[:30]}" + (f" (errors {', '.join(codes)})" if codes else "")
     return Skipped(wamid, kind, why)
 
@@ -221,14 +221,20 @@ def _status(item: Any) -> WaStatus:
         raise _Bad(f"unknown status {status[:20]!r}")
     errors = tuple(
         {
-            "code": e.get("code"),
+            "code": e.get("code") if isinstance(e.get("code"), int) else None,
             "title": str(e.get("title") or e.get("message") or "")[:200],
-            "details": str((e.get("error_data") or {}).get("details") or "")[:500],
+            "details": str(
+                next((d.get("details") for d in _objects([e.get("error_data")])), None) or ""
+            )[:500],
         }
-        for e in item.get("errors") or []
-        if isinstance(e, dict)
+        for e in _objects(item.get("errors"))
     )
     return WaStatus(_text(item, "id"), status, _time(item.get("timestamp")), errors)
+
+
+def _objects(value: Any) -> list[dict[str, Any]]:
+    """The objects of a list that should hold objects; anything else is left out."""
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
 def _object(value: Any, kind: str) -> dict[str, Any]:

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from channels.whatsapp.payload import Location, PayloadError, parse
 
@@ -169,3 +171,55 @@ def test_other_fields_are_not_messages() -> None:
     data["entry"][0]["changes"][0]["field"] = "message_template_status_update"
     parsed = parse(data)
     assert not (parsed.messages or parsed.malformed or parsed.skipped)
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+FUZZED = ["batch.json", "status_failed.json", "unsupported.json", "location.json"]
+
+
+def _paths(data: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every place in a payload: dict keys and list indexes, parents before children."""
+    children: list[tuple[Any, ...]] = []
+    if isinstance(data, dict):
+        for k, v in data.items():
+            children += _paths(v, (*path, k))
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            children += _paths(v, (*path, i))
+    return [path, *children] if path else children
+
+
+@st.composite
+def damaged_payloads(draw: st.DrawFn) -> Any:
+    """A fixture with one to three of its values replaced by any JSON, or deleted."""
+    data = fixture(draw(st.sampled_from(FUZZED)))
+    for _ in range(draw(st.integers(1, 3))):
+        places = _paths(data)
+        if not places:
+            break
+        *parent_path, last = draw(st.sampled_from(places))
+        parent = data
+        for step in parent_path:
+            parent = parent[step]
+        if isinstance(parent, dict) and draw(st.booleans()):
+            del parent[last]
+        else:
+            parent[last] = draw(JSON)
+    return data
+
+
+@settings(max_examples=500, deadline=None)
+@given(damaged_payloads())
+def test_any_damage_is_a_payload_error_or_a_named_part(data: Any) -> None:
+    try:
+        parsed = parse(data)
+    except PayloadError:
+        return
+    for bad in parsed.malformed:
+        assert bad.where.startswith("entry[") and bad.why
