@@ -38,7 +38,7 @@ from gateway.intake import IntakeResult, Outcome
 from gateway.runtime import Runtime
 from gateway.store.db import StoreUnavailable
 from gateway.store.models import Complaint, InboundMessage
-from normalizer.types import Attachment, Channel, RawMessage
+from normalizer.types import Attachment, Channel, Location, RawMessage
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,14 @@ CHANNEL = Channel.WHATSAPP.value
 def signature(app_secret: str, body: bytes) -> str:
     """The header value Meta sends: "sha256=" + hex HMAC-SHA256 of the raw body."""
     return "sha256=" + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def _location(m: WaMessage) -> Location | None:
+    """The shared location as the complaint's (the same record Open311's lat/long fill)."""
+    if m.location is None:
+        return None
+    place = ", ".join(p for p in (m.location.name, m.location.address) if p)
+    return Location(lat=m.location.lat, long=m.location.long, address=place or None)
 
 
 class WhatsAppWebhook:
@@ -143,14 +151,6 @@ class WhatsAppWebhook:
             else:
                 problems.append(got)
         meta: dict[str, Any] = {"type": m.kind, "phone_number_id": m.to_phone_number_id}
-        if m.location is not None:
-            # Named as Open311 names them (lat, long, address_string), plus the place name.
-            meta["location"] = {
-                "lat": m.location.lat,
-                "long": m.location.long,
-                "address_string": m.location.address,
-                "name": m.location.name,
-            }
         if m.context_id:
             meta["context_id"] = m.context_id
         if m.reply_id:
@@ -168,6 +168,7 @@ class WhatsAppWebhook:
             attachments=attachments,
             meta=meta,
             region_hint=self._region_of(m),
+            location=_location(m),
         )
 
         async def note_problems(session: AsyncSession, result: IntakeResult) -> None:

@@ -63,7 +63,7 @@ async def test_location_and_delivery_statuses_on_a_phone(
     finally:
         await graph.close()
     assert "Pasar Turi, Jl. Semarang, Bubutan, Surabaya" in content
-    assert "-7.25750, 112.75210" in content
+    assert "-7.257500, 112.752100" in content
     for words in ("diterima server WhatsApp", "sampai di ponsel pelapor", "dibaca pelapor"):
         assert f"Balasan WhatsApp (tanda terima) {words}" in content
     assert "gagal sampai ke pelapor (kode 131026: Message undeliverable)" in content

@@ -123,11 +123,10 @@ async def test_message_table(
     if row.fixture == "document.json":
         assert message.attachments[0]["filename"] == "surat-keluhan.pdf"
     if row.fixture == "location.json":
-        assert message.meta["location"] == {
+        assert message.location == {
             "lat": -7.2575,
             "long": 112.7521,
-            "address_string": "Jl. Semarang, Bubutan, Surabaya",
-            "name": "Pasar Turi",
+            "address": "Pasar Turi, Jl. Semarang, Bubutan, Surabaya",
         }
     if row.text is None:
         assert await complaints(rt.store) == []
@@ -135,6 +134,7 @@ async def test_message_table(
     [complaint] = await complaints(rt.store)
     assert (complaint.text, complaint.region_code) == (row.text, row.region)
     assert complaint.attachments == message.attachments
+    assert complaint.location == message.location
     async with rt.store.reader() as s:
         reporter = await s.get(ReporterRow, complaint.reporter_id)
     assert reporter is not None

@@ -2,7 +2,7 @@
 a citizen's last message per channel (the 24-hour reply window)
 
 Revision ID: 0010
-Revises: 0009
+Revises: 0013
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from alembic import op
 import gateway.store.models
 
 revision = "0010"
-down_revision = "0009"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
