@@ -82,7 +82,12 @@ class FakeGraphApi:
         return media_id
 
     def fail(
-        self, code: int, *, status: int | None = None, retry_after: float | None = None, times=1
+        self,
+        code: int,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+        times: int = 1,
     ) -> None:
         default = ERRORS.get(code, (400, "Error"))[0]
         self.faults.append(Fault(code, status or default, retry_after, times))
