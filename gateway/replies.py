@@ -2,7 +2,7 @@
 
 What a citizen hears and when:
   receipt        on accept, with our tracking number (in the intake transaction)
-  help           an SMS with an unknown keyword or no text: the format to use
+  help           an SMS or WhatsApp message with an unknown keyword or no text: the format
   forwarded      once LAPOR answered, with LAPOR's tracking id
   rejected_by_operator   an operator rejected the complaint (with the reason)
   resolved       LAPOR reports it resolved (status sync; configurable)
@@ -33,7 +33,9 @@ from gateway.settings import Settings
 from gateway.store.models import Complaint, Cursor, InboundMessage, OutboxItem
 from normalizer.types import RejectReason
 
-REPLY_CHANNELS = frozenset({"sms", "twitter", "email"})
+REPLY_CHANNELS = frozenset({"sms", "twitter", "email", "whatsapp"})
+# Chat channels routed by keyword: a message without a known keyword hears the format.
+HELP_CHANNELS = frozenset({"sms", "whatsapp"})
 HELP_REASONS = frozenset({RejectReason.UNROUTED, RejectReason.EMPTY_TEXT, RejectReason.TOO_SHORT})
 # Values that may be shortened to make an SMS fit, least important first.
 SHRINKABLE = ("reason", "region", "keyword")
@@ -91,7 +93,10 @@ def render(
         "ref": "",
         "lapor_id": "",
         "reason": "",
-        "short_code": settings.channels.sms.short_code,
+        # A WhatsApp citizen answers in the same chat, not to the SMS short code.
+        "short_code": "nomor WhatsApp ini"
+        if channel == "whatsapp"
+        else settings.channels.sms.short_code,
         "region": region.name if region else "",
         "keyword": _keyword_hint(settings, region_code),
     } | {k: str(v) for k, v in values.items()}
@@ -233,7 +238,7 @@ async def queue_complaint_reply(
 
 def intake_hook(settings: Settings) -> IntakeHook:
     """Queue, inside the intake transaction, the receipt (accepted) or the help text
-    (an SMS with an unknown keyword or without text)."""
+    (an SMS or WhatsApp message with an unknown keyword or without text)."""
 
     async def hook(session: AsyncSession, ctx: IntakeContext) -> None:
         raw, result = ctx.raw, ctx.result
@@ -244,7 +249,9 @@ def intake_hook(settings: Settings) -> IntakeHook:
             kind = "receipt"
             text = render(settings, channel, kind, result.region_code, ref=result.tracking_ref)
         elif (
-            channel == "sms" and ctx.rejection is not None and ctx.rejection.reason in HELP_REASONS
+            channel in HELP_CHANNELS
+            and ctx.rejection is not None
+            and ctx.rejection.reason in HELP_REASONS
         ):
             kind = "help"
             text = render(settings, channel, kind, result.region_code)

@@ -1,8 +1,9 @@
 """Which notices each channel sends a citizen ([replies.<channel>] notices = [...]).
 
 An SMS costs the agency money and a tweet reply is public, so by default each complaint
-gets one SMS (the receipt, with our tracking number) and one tweet; e-mail costs nothing and
-hears every step. The help text answers an SMS that is not a complaint (a wrong keyword).
+gets one SMS or WhatsApp message (the receipt, with our tracking number) and one tweet;
+e-mail costs nothing and hears every step. The help text answers an SMS or WhatsApp message
+that is not a complaint (a wrong keyword).
 """
 
 from __future__ import annotations
@@ -24,3 +25,6 @@ class NoticePolicy(Section):
 SMS_DEFAULT = NoticePolicy(notices=("receipt", "help"))
 TWITTER_DEFAULT = NoticePolicy(notices=("receipt",))
 EMAIL_DEFAULT = NoticePolicy(notices=("receipt", "forwarded", "rejected_by_operator", "resolved"))
+# Like SMS: a chat thread is personal, and outside the 24-hour window each reply is a paid
+# template message.
+WHATSAPP_DEFAULT = NoticePolicy(notices=("receipt", "help"))

@@ -28,6 +28,7 @@ from gateway.reply_policy import (
     EMAIL_DEFAULT,
     SMS_DEFAULT,
     TWITTER_DEFAULT,
+    WHATSAPP_DEFAULT,
     NoticePolicy,
 )
 from gateway.secrets import SecretError, apply_secrets
@@ -140,6 +141,7 @@ class RepliesSection(ReplyTexts):
     sms: NoticePolicy = SMS_DEFAULT
     twitter: NoticePolicy = TWITTER_DEFAULT
     email: NoticePolicy = EMAIL_DEFAULT
+    whatsapp: NoticePolicy = WHATSAPP_DEFAULT
 
     def notices_for(self, channel: str) -> frozenset[str]:
         """A channel without a policy of its own sends every notice."""
@@ -155,6 +157,10 @@ class RegionConfig(Section):
     sms_keywords: tuple[str, ...] = ()
     hashtags: tuple[str, ...] = ()
     email_addresses: tuple[str, ...] = ()
+    # The region's own WhatsApp Business numbers: a message to one of them is this region's
+    # without a keyword. Each is the number as Meta shows it (display_phone_number, e.g.
+    # "+62 811-2345-678") or its phone_number_id; kept as digits.
+    whatsapp_numbers: tuple[str, ...] = ()
     lapor_institution_id: str = ""
     review_required: bool = False
     replies: ReplyTexts | None = None
@@ -188,6 +194,20 @@ class RegionConfig(Section):
             if v.count("@") != 1 or v.startswith("@") or v.endswith("@"):
                 raise ValueError(f"not an e-mail address: {v!r}")
         return tuple(v.lower() for v in values)
+
+    @field_validator("whatsapp_numbers")
+    @classmethod
+    def _number_digits(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        out = []
+        for v in values:
+            digits = v.strip().removeprefix("+").replace(" ", "").replace("-", "")
+            if not digits.isdigit() or not 6 <= len(digits) <= 20:
+                raise ValueError(
+                    f"not a WhatsApp number or phone_number_id: {v!r} "
+                    '(write it as "+62 811-2345-678" or "106540352242922")'
+                )
+            out.append(digits)
+        return tuple(out)
 
     @property
     def prefix(self) -> str:
@@ -389,6 +409,7 @@ def _load_regions(regions_dir: Path) -> dict[str, RegionConfig]:
             ("sms_keywords", region.sms_keywords),
             ("hashtags", region.hashtags),
             ("email_addresses", region.email_addresses),
+            ("whatsapp_numbers", region.whatsapp_numbers),
         ):
             for v in values:
                 owner = claimed.get((key, v))

@@ -12,13 +12,26 @@ from typing import Any
 from urllib.parse import quote
 
 from aiohttp import web
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.ops.auth import OperatorSession
-from gateway.ops.labels import CATEGORY_LABELS, CHANNEL_LABELS, describe_event, error_words
+from gateway.ops.labels import (
+    CATEGORY_LABELS,
+    CHANNEL_LABELS,
+    describe_event,
+    describe_reply_status,
+    error_words,
+)
 from gateway.ops.views import STATUS_LABELS, Console
 from gateway.queries import find_complaint
-from gateway.store.models import Complaint, ComplaintNote, Event
+from gateway.store.models import (
+    Complaint,
+    ComplaintNote,
+    Event,
+    OutboxItem,
+    ReplyStatus,
+)
 
 MAX_NOTE_CHARS = 4000
 TIMELINE_LIMIT = 500
@@ -87,6 +100,7 @@ async def detail_page(console: Console, request: web.Request, op: OperatorSessio
             if c.possible_duplicate_of
             else None
         )
+        statuses = await reply_statuses(session, c.id)
         echoes = (
             await session.scalars(
                 select(Complaint).where(Complaint.possible_duplicate_of == c.id).limit(50)
@@ -97,18 +111,23 @@ async def detail_page(console: Console, request: web.Request, op: OperatorSessio
     def when(ts: Any) -> str:
         return ts.astimezone(zone).strftime("%d-%m-%Y %H:%M")
 
-    timeline = [
-        {"ts": e.ts, "time": when(e.ts), "text": describe_event(e), "note": False} for e in events
-    ] + [
-        {
-            "ts": n.created_at,
-            "time": when(n.created_at),
-            "text": n.text,
-            "note": True,
-            "author": n.author,
-        }
-        for n in notes
-    ]
+    timeline = (
+        [{"ts": e.ts, "time": when(e.ts), "text": describe_event(e), "note": False} for e in events]
+        + [
+            {
+                "ts": n.created_at,
+                "time": when(n.created_at),
+                "text": n.text,
+                "note": True,
+                "author": n.author,
+            }
+            for n in notes
+        ]
+        + [
+            {"ts": learnt, "time": when(at), "text": text, "note": False}
+            for learnt, at, text in statuses
+        ]
+    )
     timeline.sort(key=lambda item: item["ts"])
     calendar = console.calendar
     followup = calendar.followup_due(c)
@@ -153,6 +172,45 @@ async def detail_page(console: Console, request: web.Request, op: OperatorSessio
         note_max=MAX_NOTE_CHARS,
         self_url=f"/ops/complaints/{quote(c.tracking_ref)}",
     )
+
+
+async def reply_statuses(session: AsyncSession, complaint_id: str) -> list[tuple[Any, Any, str]]:
+    """(when we learnt it, the provider's time, words) of every delivery status of the
+    complaint's replies, matched by the id the provider gave each reply (so a status that
+    came before the outbox stored that id is found too). The timeline orders them by when we
+    learnt them, like its events: the provider's clock counts whole seconds, and not ours."""
+    replies = (
+        await session.execute(
+            select(OutboxItem.channel, OutboxItem.payload, OutboxItem.result).where(
+                OutboxItem.complaint_id == complaint_id, OutboxItem.kind == "reply"
+            )
+        )
+    ).all()
+    purposes = {
+        (channel, str(result.get("external_id"))): payload.get("purpose")
+        for channel, payload, result in replies
+        if channel and (result or {}).get("external_id")
+    }
+    if not purposes:
+        return []
+    rows = (
+        await session.scalars(
+            select(ReplyStatus)
+            .where(tuple_(ReplyStatus.channel, ReplyStatus.external_id).in_(list(purposes)))
+            .order_by(ReplyStatus.id)
+            .limit(TIMELINE_LIMIT)
+        )
+    ).all()
+    return [
+        (
+            r.received_at,
+            r.status_at,
+            describe_reply_status(
+                r.channel, purposes.get((r.channel, r.external_id)), r.status, r.errors
+            ),
+        )
+        for r in rows
+    ]
 
 
 async def add_note(console: Console, request: web.Request, op: OperatorSession) -> web.Response:

@@ -30,6 +30,28 @@ REPLY_PURPOSES = {
     "rejected_by_operator": "pemberitahuan penolakan",
     "resolved": "pemberitahuan selesai",
 }
+# What the provider later reported about a reply (reply_statuses), for the timeline.
+REPLY_STATUS_WORDS = {
+    "sent": "diterima server WhatsApp",
+    "delivered": "sampai di ponsel pelapor",
+    "read": "dibaca pelapor",
+    "failed": "gagal sampai ke pelapor",
+}
+
+
+def describe_reply_status(channel: str, purpose: str | None, status: str, errors: list[Any]) -> str:
+    """One timeline line for a delivery status of a reply, e.g. "dibaca pelapor"."""
+    what = REPLY_PURPOSES.get(str(purpose), "balasan")
+    label = CHANNEL_LABELS.get(channel, channel)
+    words = REPLY_STATUS_WORDS.get(status, status)
+    text = f"Balasan {label} ({what}) {words}"
+    details = [
+        f"kode {e.get('code')}: {e.get('title') or e.get('details') or '-'}"
+        for e in errors
+        if isinstance(e, dict)
+    ]
+    return text + (f" ({'; '.join(details)})" if details else "")
+
 
 # Errors as the outbox and the adapters store them (English, for logs), said for an operator.
 _ERRORS: list[tuple[re.Pattern[str], str]] = [
@@ -47,6 +69,26 @@ _ERRORS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^unreadable status"), "Status dari LAPOR! tidak dapat dibaca"),
     (re.compile(r"^complaint not found"), "Aduannya tidak ada lagi di basis data"),
     (re.compile(r"^no sender"), "Kanal ini belum disetel untuk mengirim balasan"),
+    (
+        re.compile(r"^outside the 24-hour window and no reply_template"),
+        "Pelapor terakhir menulis lebih dari 24 jam lalu; WhatsApp hanya mengizinkan templat "
+        "yang disetujui, dan [channels.whatsapp] reply_template belum diisi",
+    ),
+    (
+        re.compile(r"^bad_token: Graph API"),
+        "Graph API menolak access_token WhatsApp (kode 190): pasang token baru",
+    ),
+    (
+        re.compile(r"^rate_limited: \d+ replies per number per hour"),
+        "Batas balasan ke nomor ini per jam tercapai (mencegah saling balas dengan mesin "
+        "penjawab otomatis); tidak dicoba lagi",
+    ),
+    (
+        re.compile(r"^rate_limited: Graph API"),
+        "WhatsApp meminta pengiriman diperlambat (batas kiriman), dicoba lagi nanti",
+    ),
+    (re.compile(r"^Graph API HTTP 0"), "Tidak dapat tersambung ke Graph API WhatsApp"),
+    (re.compile(r"^Graph API HTTP"), "Graph API WhatsApp menolak pesan ini"),
     (re.compile(r"^internal error"), "Galat internal gateway (lihat log server)"),
 ]
 

@@ -51,6 +51,8 @@ OUTCOME_LABELS = {
     "assigned": "Dijadikan aduan",
     "dismissed": "Dibuang (spam)",
     "rejected_by_operator": "Ditolak petugas",
+    "ignored": "Diabaikan",
+    "failed": "Gagal sampai",
 }
 
 
@@ -64,6 +66,8 @@ REASON_LABELS = {
     "unknown_region": "Wilayah tidak dikenal",
     "pending_review": "Menunggu tinjauan petugas",
     "bad_signature": "Tanda tangan webhook tidak sah",
+    "malformed": "Isi kiriman tidak dapat dibaca",
+    "reaction": "Reaksi emoji, bukan aduan",
     "accepted": "diterima",
     "duplicate": "duplikat",
     "rejected": "ditolak",
@@ -73,6 +77,11 @@ _PATTERNS = [
     (re.compile(r"complaint is (\w+), not queued"), "Aduan berstatus {0}, tidak dikirim"),
     (re.compile(r"channel (\w+) has no reply sender configured"), "Kanal {0} belum bisa membalas"),
     (re.compile(r"operator replay of a (\w+) row"), "Dikirim ulang oleh petugas"),
+    (re.compile(r"unsupported type (\w+).*"), "Jenis pesan {0} tidak didukung, bukan aduan"),
+    (
+        re.compile(r"WhatsApp reported the reply failed \(([^)]*)\)"),
+        "WhatsApp melaporkan balasan gagal sampai (kode {0})",
+    ),
 ]
 _HTTP_STATUS = re.compile(r"\b(?:HTTP|status)[ :=]*([1-5]\d\d)\b", re.IGNORECASE)
 

@@ -78,6 +78,8 @@ class InboundMessage(Base):
     __table_args__ = (
         UniqueConstraint("channel", "external_id", name="uq_inbound_channel_ext"),
         Index("ix_inbound_messages_ingested_at", "ingested_at"),  # 0002
+        # 0010: a citizen's last message on a channel (WhatsApp's 24-hour reply window)
+        Index("ix_inbound_channel_sender", "channel", "sender", "received_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -356,3 +358,22 @@ class PurgeLog(Base):
     actor: Mapped[str] = mapped_column(String(64))
     counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
     tracking_refs: Mapped[list[Any]] = mapped_column(default=list)
+
+
+class ReplyStatus(Base):
+    """What a channel's provider later said about a reply we sent (WhatsApp: sent,
+    delivered, read, failed), by the id the provider gave the reply (outbox result
+    `external_id`). The same status reported twice is kept once; no personal data."""
+
+    __tablename__ = "reply_statuses"
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id", "status", name="uq_reply_statuses_status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16))
+    status_at: Mapped[datetime]  # the provider's time of the status
+    errors: Mapped[list[Any]] = mapped_column(default=list)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -132,7 +132,7 @@ async def test_email_hears_every_step_by_default(tmp_path: Path, store: Store, d
     [
         ('[replies.sms]\nnotices = ["kwitansi"]\n', "replies.sms.notices.0"),
         ('[replies.sms]\nnotices = "receipt"\n', "must be an array"),
-        ("[replies.whatsapp]\nnotices = []\n", "replies.whatsapp: unknown key"),
+        ("[replies.fax]\nnotices = []\n", "replies.fax: unknown key"),
         ("[replies.sms]\n", "replies.sms.notices: required key is missing"),
     ],
 )
