@@ -41,4 +41,7 @@ CHANNELS: tuple[ChannelEntry, ...] = (
     ChannelEntry("sms", "channels.sms:register", "channels.sms.config:SmsConfig"),
     ChannelEntry("email", "channels.email:register", "channels.email.config:EmailConfig"),
     ChannelEntry("open311", "channels.open311:register", "channels.open311.config:Open311Config"),
+    ChannelEntry(
+        "telegram", "channels.telegram:register", "channels.telegram.config:TelegramConfig"
+    ),
 )

@@ -23,4 +23,6 @@ class NoticePolicy(Section):
 
 SMS_DEFAULT = NoticePolicy(notices=("receipt", "help"))
 TWITTER_DEFAULT = NoticePolicy(notices=("receipt",))
+# A Telegram message costs nothing, but a bot that chats on every step is noise: like SMS.
+TELEGRAM_DEFAULT = NoticePolicy(notices=("receipt", "help"))
 EMAIL_DEFAULT = NoticePolicy(notices=("receipt", "forwarded", "rejected_by_operator", "resolved"))

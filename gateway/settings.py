@@ -27,6 +27,7 @@ from gateway.reply_policy import (
     ALL_NOTICES,
     EMAIL_DEFAULT,
     SMS_DEFAULT,
+    TELEGRAM_DEFAULT,
     TWITTER_DEFAULT,
     NoticePolicy,
 )
@@ -139,6 +140,7 @@ class RepliesSection(ReplyTexts):
     sms: NoticePolicy = SMS_DEFAULT
     twitter: NoticePolicy = TWITTER_DEFAULT
     email: NoticePolicy = EMAIL_DEFAULT
+    telegram: NoticePolicy = TELEGRAM_DEFAULT
 
     def notices_for(self, channel: str) -> frozenset[str]:
         """A channel without a policy of its own sends every notice."""
