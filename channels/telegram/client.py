@@ -160,12 +160,17 @@ class BotApi:
                         kind, f"file download: HTTP {resp.status}", status=resp.status
                     )
                 if (resp.content_length or 0) > max_bytes:
-                    raise BotApiError("too_large", f"file of {resp.content_length} bytes")
+                    raise BotApiError(
+                        "too_large",
+                        f"file of {resp.content_length} bytes is over the limit of {max_bytes}",
+                    )
                 data = bytearray()
                 async for chunk in resp.content.iter_chunked(DOWNLOAD_CHUNK):
                     data += chunk
                     if len(data) > max_bytes:
-                        raise BotApiError("too_large", f"file over {max_bytes} bytes")
+                        raise BotApiError(
+                            "too_large", f"file is over the limit of {max_bytes} bytes"
+                        )
                 return bytes(data)
         except TimeoutError:
             raise BotApiError("network", "file download: no answer in time") from None
