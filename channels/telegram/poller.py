@@ -16,6 +16,7 @@ import logging
 import random
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from channels.telegram.client import BotApi, BotApiError
@@ -103,8 +104,7 @@ class TelegramPoller:
     async def cycle(self) -> float:
         """One getUpdates and its updates into the store. Returns the seconds to wait."""
         try:
-            async with self.rt.store.reader() as session:
-                offset = await read_offset(session)
+            offset = await self._read_offset()
             updates = await self._fetch(offset)
             if updates is None:
                 return 0.0
@@ -121,6 +121,13 @@ class TelegramPoller:
             return await self._on_fault("internal", type(e).__name__, None, None)
         await self._on_success()
         return 0.0  # long polling: getUpdates itself waits for news
+
+    async def _read_offset(self) -> int | None:
+        try:
+            async with self.rt.store.reader() as session:
+                return await read_offset(session)
+        except (OSError, SQLAlchemyError) as e:  # readers are not wrapped like writes
+            raise StoreUnavailable(f"reading the offset: {type(e).__name__}") from None
 
     async def _fetch(self, offset: int | None) -> list[Any] | None:
         """getUpdates, given up (None) as soon as the gateway stops."""

@@ -3,8 +3,10 @@ a test module overrides `telegram_mode`)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,20 @@ FIXTURES = Path(__file__).parents[2] / "fixtures" / "telegram"
 PHOTO = b"\xff\xd8\xff\xe0" + b"foto jembatan" * 500
 PDF = b"%PDF-1.4\n" + b"surat keterangan " * 300
 MAX_MEDIA = 100_000
+
+
+async def eventually(check: Callable[[], Any], timeout: float = 30.0, what: str = "") -> Any:
+    """Poll a (sync or async) check until it returns something truthy."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or check}")
+        await asyncio.sleep(0.01)
 
 
 def fixture(name: str) -> dict[str, Any]:
