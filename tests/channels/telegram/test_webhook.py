@@ -9,6 +9,7 @@ import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -19,6 +20,7 @@ from fakes.bot_api import Fault
 from gateway import outbox
 from gateway.app import build_http_app
 from gateway.intake import Intake
+from gateway.ops.stream import row
 from gateway.runtime import Runtime
 from gateway.store.db import Store
 from gateway.store.models import Complaint, Event, InboundMessage, OutboxItem, Reporter
@@ -287,3 +289,16 @@ async def test_not_an_update_is_400_and_logged(
 
 def _json(update: dict[str, Any]) -> bytes:
     return json.dumps(update).encode()
+
+
+async def test_the_console_log_names_skipped_updates_in_indonesian(
+    client: TestClient, runtime: Runtime
+) -> None:
+    for name in ("edited_message", "start"):
+        assert (await post(client, body_of(name))).status == 200
+    zone = ZoneInfo(runtime.settings.gateway.timezone)
+    shown = [row(e, zone) for e in await rows(runtime.store, Event)]
+    assert [(r["channel"], r["outcome_label"], r["reason"]) for r in shown] == [
+        ("telegram", "Dilewati", "Pesan yang disunting; aduan aslinya tetap"),
+        ("telegram", "Dilewati", "Perintah bantuan; dijawab dengan petunjuk format"),
+    ]
