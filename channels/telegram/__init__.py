@@ -22,7 +22,9 @@ def register(rt: Runtime) -> None:
     if cfg.mode == "polling":
         rt.add_service(TelegramPoller(rt, receiver.api, cfg, receiver))
     else:
-        rt.routes.extend(TelegramWebhook(rt, cfg, receiver).routes())
+        webhook = TelegramWebhook(rt, cfg, receiver)
+        rt.routes.extend(webhook.routes())
+        rt.add_service(webhook)
         rt.health.set(CHANNEL, True, f"menunggu pembaruan di {PATH}")
     if cfg.reply_enabled:
         sender = TelegramSender(rt, BotApi(cfg))

@@ -4,7 +4,8 @@ One Update carries at most one of message, edited_message, channel_post, callbac
 Only a `message` can be a complaint; everything else is logged and ignored. Within a message:
   /start, /bantuan, /help (and any unknown command)  -> the help text, not a complaint
   /lapor AGAM jalan rusak, /lapor@NamaBot AGAM ...    -> "AGAM jalan rusak" into intake
-  AGAM jalan rusak (text, or a caption)               -> into intake as it is
+  AGAM jalan rusak (text, or a caption)               -> into intake as it is (in a
+                                                         group only /lapor counts)
   a photo (largest size), a document, audio, video, voice -> attachments to fetch (getFile)
   a location or venue                                 -> the complaint's location
   a sticker, a contact, a poll, service messages...   -> logged and ignored
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-HELP_COMMANDS = frozenset({"start", "bantuan", "help"})
+GROUP_CHATS = frozenset({"group", "supergroup"})
 REPORT_COMMAND = "lapor"
 # `/command` or `/command@BotName` at the start, then the rest.
 COMMAND_RE = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@[A-Za-z0-9_]{1,64})?(?=\s|$)\s*", re.S)
@@ -162,6 +163,9 @@ def parse_update(update: Any) -> Parsed:
             return HelpRequest(update_id, message["message_id"], sender, command, date)
         text = text[found.end() :]
 
+    if command is None and sender.chat_type in GROUP_CHATS:
+        # A bot that may read a group must not answer its chatter: there, only /lapor counts.
+        return Ignored(update_id, "group_chatter", key)
     files = _files(message)
     location = _location(message)
     if not (text.strip() or files or location or command):

@@ -27,10 +27,20 @@ PATH = "/webhooks/telegram"
 
 
 class TelegramWebhook:
+    """The route, and a service only so that the file downloads' session is closed at stop."""
+
+    name = "telegram-webhook"
+
     def __init__(self, rt: Runtime, cfg: TelegramConfig, receiver: TelegramReceiver):
         self.rt = rt
         self.secret = (cfg.secret_token or "").encode()
         self.receiver = receiver
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        await self.receiver.api.close()
 
     def routes(self) -> list[web.RouteDef]:
         return [web.post(PATH, self.handle)]

@@ -70,6 +70,7 @@ REASON_LABELS = {
     "channel_post": "Kiriman kanal, bukan aduan warga",
     "sticker": "Stiker, bukan aduan",
     "from_bot": "Pesan dari bot lain",
+    "group_chatter": "Obrolan grup tanpa /lapor",
     "unsupported_message": "Jenis pesan tidak didukung",
     "malformed_update": "Kiriman bukan Update Telegram yang sah",
     "accepted": "diterima",

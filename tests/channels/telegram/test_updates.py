@@ -146,6 +146,13 @@ def test_not_complaints_are_ignored(name: str, reason: str, external_id: str) ->
     assert (got.reason, got.external_id) == (reason, external_id)
 
 
+def test_group_chatter_without_lapor_is_ignored() -> None:
+    update = fixture("group_message")
+    update["message"]["text"] = "AGAM nanti sore kita rapat di balai nagari"
+    got = parse_update(update)
+    assert isinstance(got, Ignored) and got.reason == "group_chatter"
+
+
 def test_message_from_a_bot_is_ignored() -> None:
     update = fixture("text_keyword")
     update["message"]["from"]["is_bot"] = True
