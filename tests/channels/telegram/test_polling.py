@@ -7,11 +7,13 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
 import channels.telegram
 from channels.telegram.poller import OFFSET_KEY, TelegramPoller
 from fakes.bot_api import Fault
+from gateway.app import build_http_app
 from gateway.intake import Intake
 from gateway.runtime import Runtime
 from gateway.store.db import Store
@@ -191,3 +193,18 @@ async def test_only_the_leader_polls_on_postgres(
     finally:
         for p in pollers:
             await p.stop()
+
+
+async def test_readyz_lists_the_channel_as_degraded_but_stays_ready(
+    fake_bot: FakeBot, poller: TelegramPoller, runtime: Runtime
+) -> None:
+    fake_bot.api.token = "987654321:another-bot"
+    await poller.cycle()
+    async with TestClient(TestServer(build_http_app(runtime))) as client:
+        resp = await client.get("/readyz")
+        body = await resp.json()
+        metrics = await (await client.get("/metrics")).text()
+    assert resp.status == 200 and body["ready"] is True
+    assert body["degraded"] == ["telegram"]
+    assert "401" in body["components"]["telegram"]["detail"]
+    assert 'lapor_component_up{component="telegram"} 0.0' in metrics
