@@ -15,6 +15,7 @@ from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from channels.telegram.client import BotApi
@@ -25,6 +26,7 @@ from gateway import events
 from gateway.intake import IntakeResult
 from gateway.replies import queue_reply, render
 from gateway.runtime import Runtime
+from gateway.store.db import StoreUnavailable
 from gateway.store.models import InboundMessage, OutboxItem
 from normalizer.types import Channel, RawMessage
 
@@ -110,12 +112,16 @@ class TelegramReceiver:
         return result
 
     async def _known(self, external_id: str) -> bool:
-        async with self.rt.store.reader() as session:
-            found = await session.scalar(
-                select(InboundMessage.id).where(
-                    InboundMessage.channel == CHANNEL, InboundMessage.external_id == external_id
+        try:
+            async with self.rt.store.reader() as session:
+                found = await session.scalar(
+                    select(InboundMessage.id).where(
+                        InboundMessage.channel == CHANNEL,
+                        InboundMessage.external_id == external_id,
+                    )
                 )
-            )
+        except (OSError, SQLAlchemyError) as e:  # readers are not wrapped like writes
+            raise StoreUnavailable(f"looking up a redelivery: {type(e).__name__}") from None
         return found is not None
 
     async def _help(self, req: HelpRequest, also: InTransaction | None) -> str:

@@ -258,7 +258,7 @@ async def test_store_down_answers_503_and_the_redelivery_is_stored(
     channels.telegram.register(rt)
     try:
         async with TestClient(TestServer(build_http_app(rt))) as down:
-            for name in ("text_keyword", "start", "sticker"):
+            for name in ("text_keyword", "photo_sizes", "start", "sticker"):
                 resp = await post(down, body_of(name))
                 assert resp.status == 503, name
                 assert resp.headers["Retry-After"] == "5"
