@@ -22,6 +22,7 @@ from aiohttp import web
 from sqlalchemy import func, or_, select
 
 from gateway import events, review
+from gateway.intake import stored_raw
 from gateway.ops import stream
 from gateway.ops.auth import (
     COOKIE,
@@ -39,7 +40,6 @@ from gateway.runtime import Runtime
 from gateway.sla import working_days
 from gateway.store.models import Complaint, InboundMessage, Reporter
 from normalizer import Normalized, normalize
-from normalizer.types import Channel, RawMessage
 
 STATUS_LABELS = {
     "pending_review": "Perlu ditinjau",
@@ -298,17 +298,7 @@ class Console:
         regions = self.rt.settings.region_rules()
         if not regions:
             return "Belum ada wilayah."
-        raw = RawMessage(
-            channel=Channel(m.channel),
-            external_id=m.external_id,
-            sender=m.sender,
-            recipient=m.recipient,
-            text=m.text,
-            received_at=m.received_at,
-            meta=m.meta,
-            region_hint=m.region_code or regions[0].code,
-            sender_name=m.sender_name,
-        )
+        raw = stored_raw(m, m.region_code or regions[0].code)
         verdict = normalize(
             raw,
             regions,

@@ -96,6 +96,7 @@ class InboundMessage(Base):
     complaint_id: Mapped[str | None] = mapped_column(String(36))
     meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
     attachments: Mapped[list[Any]] = mapped_column(default=list)
+    location: Mapped[dict[str, Any] | None]  # normalizer.types.Location as JSON
     # An unrouted/rejected message an operator dealt with (made a complaint, or dismissed
     # with a reason): it leaves the console's inbox and keeps its history.
     handled_at: Mapped[datetime | None]
@@ -143,6 +144,7 @@ class Complaint(Base):
     subject: Mapped[str] = mapped_column(String(200))
     text: Mapped[str] = mapped_column(Text)
     attachments: Mapped[list[Any]] = mapped_column(default=list)
+    location: Mapped[dict[str, Any] | None]  # normalizer.types.Location as JSON
     reporter_id: Mapped[int | None] = mapped_column(ForeignKey("reporters.id"))
     anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
     confidential: Mapped[bool] = mapped_column(Boolean, default=False)
