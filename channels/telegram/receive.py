@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy import select
@@ -84,8 +83,6 @@ class TelegramReceiver:
         }
         if msg.command:
             meta["command"] = msg.command
-        if msg.location is not None:
-            meta["location"] = asdict(msg.location)
         if fetched.notes:
             meta["notes"] = list(fetched.notes)
         raw = RawMessage(
@@ -98,6 +95,7 @@ class TelegramReceiver:
             attachments=fetched.attachments,
             meta=meta,
             sender_name=msg.sender.name,
+            location=msg.location,
         )
 
         async def with_update(session: AsyncSession, _: IntakeResult) -> None:

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from normalizer.types import Location
+
 GROUP_CHATS = frozenset({"group", "supergroup"})
 REPORT_COMMAND = "lapor"
 # `/command` or `/command@BotName` at the start, then the rest.
@@ -63,15 +65,6 @@ class FileRef:
     file_size: int | None
     file_name: str | None
     mime_type: str
-
-
-@dataclass(frozen=True, slots=True)
-class Location:
-    """Named like Open311's location (lat, long, address_string)."""
-
-    lat: float
-    long: float
-    address_string: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +165,7 @@ def parse_update(update: Any) -> Parsed:
         present = next((f for f in UNSUPPORTED_CONTENT if f in message), "unsupported_message")
         return Ignored(update_id, present, key)
     if location is not None and not text.strip():
-        text = location.address_string or ""
+        text = location.address or ""
     return Incoming(
         update_id=update_id,
         message_id=message["message_id"],
@@ -252,7 +245,7 @@ def _location(message: dict[str, Any]) -> Location | None:
     if venue is not None:
         parts = (_str(venue.get("title")), _str(venue.get("address")))
         address = ", ".join(p for p in parts if p) or None
-    return Location(lat=float(lat), long=float(long), address_string=address)
+    return Location(lat=float(lat), long=float(long), address=address)
 
 
 def _str(value: Any) -> str | None:

@@ -8,14 +8,8 @@ from typing import Any
 
 import pytest
 
-from channels.telegram.updates import (
-    HelpRequest,
-    Ignored,
-    Incoming,
-    Location,
-    Malformed,
-    parse_update,
-)
+from channels.telegram.updates import HelpRequest, Ignored, Incoming, Malformed, parse_update
+from normalizer.types import Location
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "telegram"
 

@@ -166,6 +166,19 @@ async def test_text_message_fields(client: TestClient, runtime: Runtime) -> None
     assert complaint.tracking_ref in receipt.payload["text"]
 
 
+async def test_location_goes_into_the_complaint(client: TestClient, runtime: Runtime) -> None:
+    for name in ("venue", "location"):
+        assert (await post(client, body_of(name))).status == 200
+    [complaint] = await rows(runtime.store, Complaint)
+    assert complaint.location == {
+        "lat": -0.290437,
+        "long": 100.005232,
+        "address": "AGAM Pasar Lubuk Basung, Jl. Raya Lubuk Basung, Kab. Agam",
+    }
+    alone = [m for m in await rows(runtime.store, InboundMessage) if m.outcome == "rejected"]
+    assert [m.location for m in alone] == [{"lat": -0.290437, "long": 100.005232, "address": None}]
+
+
 async def test_photo_and_document_are_downloaded_into_attachments(
     client: TestClient, runtime: Runtime
 ) -> None:
