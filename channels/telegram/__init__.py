@@ -22,7 +22,7 @@ def register(rt: Runtime) -> None:
     if cfg.mode == "polling":
         rt.add_service(TelegramPoller(rt, receiver.api, cfg, receiver))
     else:
-        webhook = TelegramWebhook(rt, cfg, receiver)
+        webhook = TelegramWebhook(cfg, receiver)
         rt.routes.extend(webhook.routes())
         rt.add_service(webhook)
         rt.health.set(CHANNEL, True, f"menunggu pembaruan di {PATH}")

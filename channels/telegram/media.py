@@ -25,6 +25,7 @@ from normalizer.types import Attachment
 class Fetched:
     attachments: tuple[Attachment, ...]
     notes: tuple[str, ...]
+    token_refused: bool = False  # getFile answered 401: the channel needs an operator
 
 
 async def fetch_files(
@@ -32,6 +33,7 @@ async def fetch_files(
 ) -> Fetched:
     attachments: list[Attachment] = []
     notes: list[str] = []
+    token_refused = False
     for ref in files:
         if ref.file_size is not None and ref.file_size > max_bytes:
             notes.append(
@@ -44,9 +46,10 @@ async def fetch_files(
             data = await api.download(path, max_bytes)
         except BotApiError as e:
             notes.append(f"attachment skipped: {ref.kind} could not be fetched ({e})")
+            token_refused = token_refused or e.kind == "unauthorized"
             continue
         attachments.append(await asyncio.to_thread(_store, data_dir, ref, path, data))
-    return Fetched(tuple(attachments), tuple(notes))
+    return Fetched(tuple(attachments), tuple(notes), token_refused)
 
 
 def _store(data_dir: Path, ref: FileRef, file_path: str, data: bytes) -> Attachment:

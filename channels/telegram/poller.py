@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from channels.telegram.client import BotApi, BotApiError
 from channels.telegram.config import TelegramConfig
-from channels.telegram.receive import CHANNEL, InTransaction, TelegramReceiver
+from channels.telegram.receive import CHANNEL, TOKEN_REFUSED, InTransaction, TelegramReceiver
 from gateway import events
 from gateway.logsafe import log_failure
 from gateway.runtime import Runtime
@@ -167,10 +167,7 @@ class TelegramPoller:
             ok = True  # expected and self-healing: the gateway stays ready
         elif kind == "unauthorized":
             delay = self.cfg.backoff_max_s
-            message = (
-                "Telegram menolak bot_token (401): periksa [channels.telegram] bot_token "
-                "(dari BotFather); kanal lain tetap berjalan"
-            )
+            message = TOKEN_REFUSED
         elif kind == "conflict" and "webhook" in detail.lower():
             message = (
                 "Telegram menolak getUpdates (409) karena webhook masih terpasang: hapus "

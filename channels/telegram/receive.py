@@ -35,6 +35,10 @@ CHANNEL = Channel.TELEGRAM.value
 # The caller's write that must commit with the update (e.g. the getUpdates offset).
 InTransaction = Callable[[AsyncSession], Awaitable[None]]
 MALFORMED = "malformed"
+TOKEN_REFUSED = (
+    "Telegram menolak bot_token (401): periksa [channels.telegram] bot_token (dari "
+    "BotFather); foto, dokumen dan balasan tertahan"
+)
 
 
 class TelegramReceiver:
@@ -75,6 +79,8 @@ class TelegramReceiver:
             fetched = await fetch_files(
                 self.api, self.rt.settings.data_dir, msg.files, self.cfg.max_media_bytes
             )
+            if fetched.token_refused:
+                self.rt.health.set(CHANNEL, False, TOKEN_REFUSED)
         meta: dict[str, Any] = {
             "update_id": msg.update_id,
             "chat_type": msg.sender.chat_type,

@@ -9,7 +9,7 @@ after the token is fixed; 5xx and network errors are retried with the outbox's b
 from __future__ import annotations
 
 from channels.telegram.client import BotApi, BotApiError
-from channels.telegram.receive import CHANNEL
+from channels.telegram.receive import CHANNEL, TOKEN_REFUSED
 from gateway.runtime import Reply, Runtime, SendResult
 
 # The Bot API refuses longer texts.
@@ -24,6 +24,7 @@ class TelegramSender:
     def __init__(self, rt: Runtime, api: BotApi):
         self.rt = rt
         self.api = api
+        self._token_refused = False
 
     async def start(self) -> None:
         return None
@@ -41,6 +42,9 @@ class TelegramSender:
             )
         except BotApiError as e:
             return self._failed(e)
+        if self._token_refused:  # the token works again (a restart after the fix)
+            self._token_refused = False
+            self.rt.health.set(CHANNEL, True, "balasan terkirim lagi")
         message_id = result.get("message_id") if isinstance(result, dict) else None
         return SendResult(ok=True, external_id=f"{chat_id}:{message_id}" if message_id else None)
 
@@ -51,13 +55,9 @@ class TelegramSender:
                 return SendResult(ok=False, error=error, retry_after=e.retry_after)
             case "forbidden":
                 return SendResult(ok=False, error=f"blocked by the user: {error}", retry=False)
-            case "unauthorized":
-                self.rt.health.set(
-                    CHANNEL,
-                    False,
-                    "Telegram menolak bot_token (401) saat mengirim balasan: periksa "
-                    "[channels.telegram] bot_token; balasan menunggu",
-                )
+            case "unauthorized":  # kept for after the token is fixed (outbox retry)
+                self._token_refused = True
+                self.rt.health.set(CHANNEL, False, TOKEN_REFUSED)
                 return SendResult(ok=False, error=error)
             case "bad_request" | "not_found":  # chat not found, text refused: final
                 return SendResult(ok=False, error=error, retry=False)

@@ -16,9 +16,8 @@ import logging
 from aiohttp import web
 
 from channels.telegram.config import TelegramConfig
-from channels.telegram.receive import CHANNEL, MALFORMED, TelegramReceiver
+from channels.telegram.receive import MALFORMED, TelegramReceiver
 from gateway.http_common import json_error
-from gateway.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +30,7 @@ class TelegramWebhook:
 
     name = "telegram-webhook"
 
-    def __init__(self, rt: Runtime, cfg: TelegramConfig, receiver: TelegramReceiver):
-        self.rt = rt
+    def __init__(self, cfg: TelegramConfig, receiver: TelegramReceiver):
         self.secret = (cfg.secret_token or "").encode()
         self.receiver = receiver
 
@@ -69,5 +67,4 @@ class TelegramWebhook:
             return json_error(
                 400, "malformed_update", "Isi kiriman bukan Update Telegram.", "Not an Update."
             )
-        self.rt.health.set(CHANNEL, True, "webhook menerima pembaruan")
         return web.json_response({"ok": True})

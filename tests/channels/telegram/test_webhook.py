@@ -315,3 +315,15 @@ async def test_the_console_log_names_skipped_updates_in_indonesian(
         ("telegram", "Dilewati", "Pesan yang disunting; aduan aslinya tetap"),
         ("telegram", "Dilewati", "Perintah bantuan; dijawab dengan petunjuk format"),
     ]
+
+
+async def test_a_refused_token_keeps_the_text_and_marks_the_channel(
+    client: TestClient, runtime: Runtime, fake_bot: FakeBot
+) -> None:
+    assert runtime.health.components["telegram"].ok
+    fake_bot.api.token = "987654321:another-bot"
+    assert (await post(client, body_of("photo_sizes"))).status == 200
+    [complaint] = await rows(runtime.store, Complaint)
+    assert complaint.text == "jembatan gantung di Cikeusik putus talinya"
+    health = runtime.health.components["telegram"]
+    assert not health.ok and "401" in health.detail and "bot_token" in health.detail
