@@ -8,12 +8,13 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from gateway.ops import workbench
+from gateway.ops import accounts_view, workbench
 from gateway.ops.auth import Signer, load_secret
 from gateway.ops.views import Console
 from gateway.runtime import Runtime
 
 TEMPLATES = Path(__file__).parent / "templates"
+STATIC = Path(__file__).parent / "static"
 
 
 def register(rt: Runtime) -> None:
@@ -27,9 +28,12 @@ def register(rt: Runtime) -> None:
         [
             web.get("/ops/login", console.login_form),
             web.post("/ops/login", console.login),
+            web.post("/ops/login/totp", console.login_totp),
             web.post("/ops/logout", page(console.logout)),
             web.get("/ops/", page(console.log_page)),
-            web.get("/ops/events/stream", page(console.event_stream)),
+            web.get("/ops/events/stream", page(console.event_stream, counts=False)),
+            web.get("/ops/counts", page(console.counts, counts=False)),
+            web.static("/ops/static", STATIC),
             web.get("/ops/inbox", page(console.inbox)),
             web.get("/ops/review", page(console.review_page)),
             web.post("/ops/complaints/{id}/approve", page(console.approve)),
@@ -40,6 +44,7 @@ def register(rt: Runtime) -> None:
         ]
     )
     rt.routes.extend(workbench.routes(console))
+    rt.routes.extend(accounts_view.routes(console))
 
     rt.app_setups.append(add_templates)
     rt.app_setups.append(lambda app: add_lifecycle(app, console))
@@ -58,8 +63,9 @@ CONSOLE_HEADERS = {
     "Cache-Control": "no-store",
     "Pragma": "no-cache",
     "X-Frame-Options": "DENY",
+    # Scripts only from our own static files: nothing inline, nothing from elsewhere.
     "Content-Security-Policy": "frame-ancestors 'none'; base-uri 'none'; object-src 'none'; "
-    "form-action 'self'",
+    "form-action 'self'; script-src 'self'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
 }
