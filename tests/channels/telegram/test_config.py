@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from gateway.logsafe import redact
 from gateway.settings import ConfigError, load_settings
 from tests.support import write_config
 
@@ -50,3 +51,8 @@ def test_polling_needs_no_secret_and_the_token_stays_out_of_errors(tmp_path: Pat
     with pytest.raises(ConfigError) as error:
         load_settings(bad)
     assert "rahasia" not in str(error.value)
+
+
+def test_a_bot_token_in_a_url_is_redacted_from_logs_and_health() -> None:
+    line = "GET https://api.telegram.org/bot123456789:AAE-x_y/getUpdates failed"
+    assert redact(line) == "GET https://api.telegram.org/bot***/getUpdates failed"
