@@ -44,4 +44,7 @@ CHANNELS: tuple[ChannelEntry, ...] = (
     ChannelEntry(
         "whatsapp", "channels.whatsapp:register", "channels.whatsapp.config:WhatsAppConfig"
     ),
+    ChannelEntry(
+        "telegram", "channels.telegram:register", "channels.telegram.config:TelegramConfig"
+    ),
 )

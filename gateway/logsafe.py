@@ -28,6 +28,8 @@ def log_failure(
 _URL_PASSWORD = re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@]*):(?P<pw>[^\s]*)@")
 # libpq key=value strings and query parameters: password=..., ?password=...
 _KEY_PASSWORD = re.compile(r"(?i)\b(?P<key>password|passwd|pwd)=(?P<pw>[^\s&;'\"]+)")
+# Telegram's Bot API puts the bot token in every URL path: /bot123456:AAE.../getUpdates.
+_BOT_TOKEN = re.compile(r"/bot\d+:[A-Za-z0-9_-]+")
 
 
 def redact(text: str) -> str:
@@ -36,4 +38,5 @@ def redact(text: str) -> str:
     Used wherever a message may carry a URL: store errors, health details, CLI output and
     every log line (gateway.logfmt)."""
     text = _URL_PASSWORD.sub(r"\g<head>:***@", text)
+    text = _BOT_TOKEN.sub("/bot***", text)
     return _KEY_PASSWORD.sub(r"\g<key>=***", text)

@@ -2,7 +2,8 @@
 
 What a citizen hears and when:
   receipt        on accept, with our tracking number (in the intake transaction)
-  help           an SMS or WhatsApp message with an unknown keyword or no text: the format
+  help           an SMS, WhatsApp or Telegram message with an unknown keyword or no
+                 text, or a Telegram /start, /bantuan: the format to use
   forwarded      once LAPOR answered, with LAPOR's tracking id
   rejected_by_operator   an operator rejected the complaint (with the reason)
   resolved       LAPOR reports it resolved (status sync; configurable)
@@ -33,9 +34,9 @@ from gateway.settings import Settings
 from gateway.store.models import Complaint, Cursor, InboundMessage, OutboxItem
 from normalizer.types import RejectReason
 
-REPLY_CHANNELS = frozenset({"sms", "twitter", "email", "whatsapp"})
+REPLY_CHANNELS = frozenset({"sms", "twitter", "email", "whatsapp", "telegram"})
 # Chat channels routed by keyword: a message without a known keyword hears the format.
-HELP_CHANNELS = frozenset({"sms", "whatsapp"})
+HELP_CHANNELS = frozenset({"sms", "whatsapp", "telegram"})
 HELP_REASONS = frozenset({RejectReason.UNROUTED, RejectReason.EMPTY_TEXT, RejectReason.TOO_SHORT})
 # Values that may be shortened to make an SMS fit, least important first.
 SHRINKABLE = ("reason", "region", "keyword")
@@ -87,8 +88,11 @@ def _cut(text: str) -> str:
 def render(
     settings: Settings, channel: str, kind: str, region_code: str | None, **values: Any
 ) -> str:
-    template: str = getattr(settings.replies_for(region_code), kind)
+    # A channel may word a notice its own way (Telegram's help names /lapor, not 1708).
+    own: str | None = getattr(getattr(settings.channels, channel, None), f"{kind}_text", None)
+    template: str = own or getattr(settings.replies_for(region_code), kind)
     region = settings.regions.get(region_code or "")
+    keyword = _keyword_hint(settings, region_code)
     filled = {
         "ref": "",
         "lapor_id": "",
@@ -98,7 +102,8 @@ def render(
         if channel == "whatsapp"
         else settings.channels.sms.short_code,
         "region": region.name if region else "",
-        "keyword": _keyword_hint(settings, region_code),
+        "keyword": keyword,
+        "example": keyword.partition("/")[0],
     } | {k: str(v) for k, v in values.items()}
     if channel == "sms":
         return fit_sms(template, filled)
@@ -130,11 +135,13 @@ async def queue_reply(
     inbound_id: int | None = None,
     in_reply_to: str | None = None,
     meta: dict[str, Any] | None = None,
+    key: str | None = None,
 ) -> OutboxItem | None:
     """Add a reply row to the open transaction; None when the channel gets no replies, its
     policy leaves this notice out, or it has no way to send.
 
-    One reply of each kind per complaint (or inbound message): the key is unique."""
+    One reply of each kind per complaint (or inbound message): the key is unique. A reply
+    to a message that is not stored as an inbound message (a bot command) brings its own."""
     if channel not in REPLY_CHANNELS or not recipient:
         return None
     if kind not in settings.file.replies.notices_for(channel):
@@ -148,7 +155,7 @@ async def queue_reply(
         inbound_id=inbound_id,
         channel=channel,
         recipient=recipient,
-        idempotency_key=reply_key(kind, complaint_id, inbound_id),
+        idempotency_key=key or reply_key(kind, complaint_id, inbound_id),
         payload={"purpose": kind, "text": text, "in_reply_to": in_reply_to, "meta": meta or {}},
         status="pending",
     )

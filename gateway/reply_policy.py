@@ -24,6 +24,8 @@ class NoticePolicy(Section):
 
 SMS_DEFAULT = NoticePolicy(notices=("receipt", "help"))
 TWITTER_DEFAULT = NoticePolicy(notices=("receipt",))
+# A Telegram message costs nothing, but a bot that chats on every step is noise: like SMS.
+TELEGRAM_DEFAULT = NoticePolicy(notices=("receipt", "help"))
 EMAIL_DEFAULT = NoticePolicy(notices=("receipt", "forwarded", "rejected_by_operator", "resolved"))
 # Like SMS: a chat thread is personal, and outside the 24-hour window each reply is a paid
 # template message.

@@ -27,6 +27,7 @@ from gateway.reply_policy import (
     ALL_NOTICES,
     EMAIL_DEFAULT,
     SMS_DEFAULT,
+    TELEGRAM_DEFAULT,
     TWITTER_DEFAULT,
     WHATSAPP_DEFAULT,
     NoticePolicy,
@@ -142,6 +143,7 @@ class RepliesSection(ReplyTexts):
     twitter: NoticePolicy = TWITTER_DEFAULT
     email: NoticePolicy = EMAIL_DEFAULT
     whatsapp: NoticePolicy = WHATSAPP_DEFAULT
+    telegram: NoticePolicy = TELEGRAM_DEFAULT
 
     def notices_for(self, channel: str) -> frozenset[str]:
         """A channel without a policy of its own sends every notice."""
