@@ -258,7 +258,7 @@ async def soak(
     log: Path,
     proc: subprocess.Popen[bytes],
 ) -> list[dict]:
-    await wait_http(f"{base}/healthz", proc=proc, log=log)
+    await wait_http(f"{base}/healthz", timeout=300.0, proc=proc, log=log)  # a busy machine
     store_kind = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
     print(
         f"soak: {args.rate:g} msg/s (API:SMS:mail 5:3:2) for {args.minutes:g} min, "

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -36,8 +37,13 @@ from gateway.store.models import OperatorSession as SessionRow
 
 COOKIE = "lapor_ops"
 _hasher = PasswordHasher()
-# Verifying against a dummy hash makes an unknown name cost as much as a wrong password.
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(8))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verifying against it makes an unknown name cost as much as a wrong password. Made on
+    first use (in the hashing thread), not at import: every CLI command imports this module."""
+    return _hasher.hash(secrets.token_hex(8))
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +206,7 @@ class PasswordWork:
     async def verify(self, hashed: str | None, password: str) -> bool:
         def check() -> bool:
             try:
-                return _hasher.verify(hashed or _DUMMY_HASH, password) and hashed is not None
+                return _hasher.verify(hashed or _dummy_hash(), password) and hashed is not None
             except (VerificationError, InvalidHashError):
                 return False
 
