@@ -25,9 +25,9 @@ from sqlalchemy import func, select
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.store_setup import bench_store
+from fakes.lapor_sandbox import SandboxLapor
 from gateway.intake import Intake
 from gateway.lapor.report import build_report, report_json
-from gateway.lapor.sandbox_server import SandboxLapor
 from gateway.outbox import OutboxWorker
 from gateway.runtime import Runtime
 from gateway.store.models import Complaint

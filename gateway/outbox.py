@@ -287,7 +287,9 @@ class OutboxWorker:
             log_failure(log, "reply sender failed", e, channel=claim.channel)
             result = SendResult(ok=False, error=_internal(e), retry=True)
         if not result.ok:
-            await self._failed(claim, Failure(result.error or "send failed", result.retry))
+            await self._failed(
+                claim, Failure(result.error or "send failed", result.retry, result.retry_after)
+            )
             return
         async with self.rt.store.transaction() as session:
             if not await self._finish(

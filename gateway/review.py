@@ -22,14 +22,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway import events, replies
-from gateway.intake import Intake, forward_key, queue_forward
+from gateway.intake import Intake, forward_key, queue_forward, stored_raw
 from gateway.outbox import DEAD, DONE, make_due
 from gateway.queries import find_complaint
 from gateway.settings import Settings
 from gateway.store.db import Store
 from gateway.store.models import Complaint, InboundMessage, OutboxItem, utcnow
 from normalizer import Normalized, normalize
-from normalizer.types import Channel, RawMessage
 
 REVIEWABLE = ("pending_review",)
 REJECTABLE = ("pending_review", "failed")
@@ -110,7 +109,7 @@ async def assign(
     store: Store, settings: Settings, target: str, region_code: str, *, by: str | None = None
 ) -> Decision:
     """`target` is a complaint id or tracking number, or the number of an inbound message
-    (as `log` shows it) that did not become a complaint."""
+    that did not become a complaint (`12` or `#12`, as `log` shows it)."""
     region_code = region_code.upper()
     region = settings.regions.get(region_code)
     if region is None:
@@ -118,10 +117,11 @@ async def assign(
         if not region_code:
             raise ReviewError(f"Pilih wilayah tujuan (yang ada: {known}).")
         raise ReviewError(f"Wilayah {region_code} tidak dikenal (yang ada: {known}).")
+    number = target.removeprefix("#")  # as `log` prints it
     async with store.transaction() as session:
-        if target.isdigit():
+        if number.isdigit():
             return await _inbound_to_complaint(
-                session, settings, store, int(target), region_code, by
+                session, settings, store, int(number), region_code, by
             )
         complaint = await _complaint(session, target)
         if complaint.status not in REASSIGNABLE:
@@ -164,17 +164,7 @@ async def _inbound_to_complaint(
         )
     if inbound.handled_at is not None:
         raise ReviewError(f"Pesan masuk #{inbound_id} sudah dibuang sebagai spam.")
-    raw = RawMessage(
-        channel=Channel(inbound.channel),
-        external_id=inbound.external_id,
-        sender=inbound.sender,
-        recipient=inbound.recipient,
-        text=inbound.text,
-        received_at=inbound.received_at,
-        meta=inbound.meta,
-        region_hint=region_code,
-        sender_name=inbound.sender_name,
-    )
+    raw = stored_raw(inbound, region_code)
     verdict = normalize(
         raw,
         settings.region_rules(),

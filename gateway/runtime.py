@@ -58,6 +58,7 @@ class SendResult:
     external_id: str | None = None
     error: str | None = None
     retry: bool = True  # False: permanent failure, do not try again
+    retry_after: float | None = None  # seconds the provider asked us to wait (429)
 
 
 ReplySender = Callable[[Reply], Awaitable[SendResult]]

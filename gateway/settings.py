@@ -18,11 +18,11 @@ from pydantic import Field, ValidationError, create_model, field_validator, mode
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from channels.open311.config import ServiceConfig, check_services
 from channels.registry import CHANNELS
 from gateway.config_base import Section, check_listen
 from gateway.lapor.config import LaporConfig
 from gateway.ops.config import OpsConfig
+from gateway.region_services import ServiceConfig, check_services
 from gateway.reply_policy import (
     ALL_NOTICES,
     EMAIL_DEFAULT,
@@ -92,7 +92,8 @@ class HttpSection(Section):
         if not isinstance(value, list | tuple):
             return value
         try:
-            return tuple(ip_network(str(v), strict=False) for v in value)
+            # As text: strict mode turns text into networks, not network objects into them.
+            return tuple(str(ip_network(str(v), strict=False)) for v in value)
         except ValueError as e:
             raise ValueError(f"not an IP address or network: {e}") from None
 

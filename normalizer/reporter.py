@@ -29,7 +29,7 @@ def _handle(value: object) -> str | None:
 
 def _from_channel(raw: RawMessage) -> Reporter:
     match raw.channel:
-        case Channel.SMS:
+        case Channel.SMS | Channel.WHATSAPP:  # a WhatsApp sender is its phone number
             return Reporter(name=_name(raw.sender_name), phone=to_e164(raw.sender))
         case Channel.EMAIL:
             parsed_name, address = parse_sender(raw.sender)

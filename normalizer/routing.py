@@ -84,7 +84,9 @@ def _route_email(raw: RawMessage, text: str, regions: Sequence[RegionRules]) -> 
 def route(raw: RawMessage, text: str, regions: Sequence[RegionRules]) -> Routed:
     """The channel's own routing of cleaned `text` (region_hint not considered here)."""
     match raw.channel:
-        case Channel.SMS:
+        case Channel.SMS | Channel.WHATSAPP | Channel.TELEGRAM:
+            # Chat messages follow the SMS keyword rules ("AGAM jalan rusak"): citizens
+            # already know them from 1708. A region's own WhatsApp number comes as region_hint.
             return _route_sms(text, regions)
         case Channel.TWITTER:
             return _route_tweet(raw, text, regions)

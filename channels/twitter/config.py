@@ -8,7 +8,7 @@ from gateway.config_base import Section
 class TwitterConfig(Section):
     enabled: bool = False
     bearer_token: str | None = None
-    # Every request of the client goes here (a proxy, or `python -m channels.twitter.fake_api`).
+    # Every request of the client goes here (a proxy, or `python -m fakes.x_api`).
     api_base_url: str = "https://api.x.com"
     poll_interval_s: float = Field(default=60.0, gt=0)
     # A first start looks back this far, not forever (recent search covers 7 days at most).

@@ -24,6 +24,30 @@ MAX_NOTE_CHARS = 4000
 TIMELINE_LIMIT = 500
 
 
+def location_view(stored: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Where the problem is, as the channel gave it, with plain links to a map: nothing
+    is embedded, so no request leaves for a map server unless the operator clicks."""
+    if not stored:
+        return None
+    lat, long = stored.get("lat"), stored.get("long")
+    point = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (lat, long))
+    links = []
+    if point:
+        la, lo = f"{lat:.6f}", f"{long:.6f}"
+        links = [
+            (
+                "Buka di OpenStreetMap",
+                f"https://www.openstreetmap.org/?mlat={la}&mlon={lo}#map=17/{la}/{lo}",
+            ),
+            ("Buka di aplikasi peta", f"geo:{la},{lo}"),
+        ]
+    return {
+        "address": stored.get("address"),
+        "point": f"{lat:.6f}, {long:.6f}" if point else None,
+        "links": links,
+    }
+
+
 def _size(n: int) -> str:
     return f"{n / 1024:.0f} KB" if n >= 1024 else f"{n} B"
 
@@ -124,6 +148,7 @@ async def detail_page(console: Console, request: web.Request, op: OperatorSessio
         followup_due=followup.strftime("%d-%m-%Y %H:%M") if followup else None,
         forwarded=when(c.forwarded_at) if c.forwarded_at else None,
         linked=linked,
+        location=location_view(c.location),
         timeline=timeline,
         note_max=MAX_NOTE_CHARS,
         self_url=f"/ops/complaints/{quote(c.tracking_ref)}",

@@ -15,6 +15,7 @@ import math
 import secrets
 import time
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
@@ -24,6 +25,8 @@ from aiohttp import web
 from sqlalchemy import func, or_, select
 
 from gateway import events, review
+from gateway.http_common import client_address
+from gateway.intake import stored_raw
 from gateway.ops import stream, totp
 from gateway.ops.auth import (
     COOKIE,
@@ -35,13 +38,12 @@ from gateway.ops.auth import (
     Signer,
     authenticate,
 )
-from gateway.ops.masking import mask_email, mask_name, mask_phone, mask_sender
+from gateway.ops.masking import mask_sender, reporter_text
 from gateway.queries import list_complaints
 from gateway.runtime import Runtime
 from gateway.sla import working_days
 from gateway.store.models import Complaint, InboundMessage, Operator, Reporter
 from normalizer import Normalized, normalize
-from normalizer.types import Channel, RawMessage
 
 STATUS_LABELS = {
     "pending_review": "Perlu ditinjau",
@@ -55,6 +57,8 @@ INBOX_PAGE = 50
 TOTP_LOGIN_S = 300  # how long the code step of a login stays open after the password
 FLASH_COOKIE = "lapor_ops_flash"
 LOGIN_COOKIE = "lapor_ops_login"
+# The menu's counts for the page being rendered (each request runs in its own task).
+NAV_COUNTS: ContextVar[dict[str, int] | None] = ContextVar("nav_counts", default=None)
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +77,7 @@ class Console:
         self.zone = ZoneInfo(rt.settings.gateway.timezone)
         self.sessions = Sessions(rt.store, rt.settings.file.ops.session_hours * 3600)
         self.passwords = PasswordWork()
-        self.throttle = LoginThrottle()
+        self.throttle = LoginThrottle(rt.store)
         self.totp_key = totp.TotpKey(signer.secret)
         # Set on shutdown: open live-log streams end at once instead of holding the stop.
         self.stopping = asyncio.Event()
@@ -81,7 +85,11 @@ class Console:
 
     # -- plumbing ---------------------------------------------------------------------
 
-    def page(self, handler: Page) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    def page(
+        self, handler: Page, *, counts: bool = True
+    ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        """`counts`: a page with the menu, whose counts are read before it renders."""
+
         async def wrapped(request: web.Request) -> web.StreamResponse:
             cookie = request.cookies.get(COOKIE, "")
             op = await self.sessions.load(cookie)
@@ -91,9 +99,27 @@ class Console:
                 form = await request.post()
                 if not self.signer.check_csrf(cookie, form.get("csrf")):
                     raise web.HTTPForbidden(text="Sesi tidak sah. Muat ulang halaman.")
+            elif counts:
+                NAV_COUNTS.set(await self.nav_counts(op))
             return await handler(request, op)
 
         return wrapped
+
+    async def nav_counts(self, op: OperatorSession) -> dict[str, int]:
+        """What waits for this operator: complaints to review, inbox messages unhandled."""
+        review_query = select(func.count()).where(Complaint.status == "pending_review")
+        if op.scope:
+            review_query = review_query.where(Complaint.region_code == op.scope)
+        inbox_query = select(func.count()).select_from(self._inbox_query(op, False).subquery())
+        async with self.rt.store.reader() as session:
+            return {
+                "review": await session.scalar(review_query) or 0,
+                "inbox": await session.scalar(inbox_query) or 0,
+            }
+
+    async def counts(self, request: web.Request, op: OperatorSession) -> web.Response:
+        """`/ops/counts`: the menu's counts, polled by static/nav_counts.js."""
+        return web.json_response(await self.nav_counts(op))
 
     def render(
         self, name: str, request: web.Request, op: OperatorSession | None, **ctx: Any
@@ -110,6 +136,8 @@ class Console:
             flash=flash and flash.get("m"),
             flash_kind="galat" if flash and flash.get("k") == "galat" else "ok",
             zone_name=self.rt.settings.gateway.timezone,
+            nav_counts=NAV_COUNTS.get(),
+            counts_refresh_s=self.rt.settings.file.ops.counts_refresh_s,
         )
         resp = aiohttp_jinja2.render_template(name, request, ctx)
         if FLASH_COOKIE in request.cookies:
@@ -136,18 +164,7 @@ class Console:
         return regions if op.is_admin else [r for r in regions if r.code == op.region]
 
     def reporter_text(self, op: OperatorSession, c: Complaint, r: Reporter | None) -> str:
-        if r is None:
-            return "-"
-        if c.anonymous:
-            return "Dirahasiakan (anonim)"
-        show = not op.is_admin
-        parts = [
-            r.name if show else mask_name(r.name),
-            r.phone if show else mask_phone(r.phone),
-            r.email if show else mask_email(r.email),
-            f"@{r.twitter_handle.lstrip('@')}" if r.twitter_handle else None,
-        ]
-        return ", ".join(p for p in parts if p) or "-"
+        return reporter_text(r, anonymous=c.anonymous, full=not op.is_admin)
 
     def local_time(self, ts: datetime, fmt: str = "%d-%m-%Y %H:%M") -> str:
         return ts.astimezone(self.zone).strftime(fmt)
@@ -204,8 +221,8 @@ class Console:
             )
         name = str(form.get("name", "")).strip()[:64]
         password = str(form.get("password", ""))
-        address = request.remote or "-"
-        wait = self.throttle.wait_s(name, address)
+        address = client_address(request, self.rt.settings.http.trusted_proxies)
+        wait = await self.throttle.wait_s(name, address)
         if wait > 0:
             return self._throttled(request, name, address, wait)
         try:
@@ -213,7 +230,7 @@ class Console:
         except Busy:
             return self._login_page(request, 503, "Server sedang sibuk. Coba lagi sebentar lagi.")
         if account is None:
-            self.throttle.failed(name, address)
+            await self.throttle.failed(name, address)
             # The name and address only: never the password that was tried.
             log.warning("ops login failed", extra={"account": name, "address": address})
             return self._login_page(request, 401, "Nama pengguna atau kata sandi salah.")
@@ -231,7 +248,7 @@ class Console:
             return self._login_page(
                 request, step="totp", pending=self.signer.dump(pending, b"totp-login")
             )
-        self.throttle.succeeded(name)
+        await self.throttle.succeeded(name)
         return await self._signed_in(account, address)
 
     async def login_totp(self, request: web.Request) -> web.Response:
@@ -250,13 +267,14 @@ class Console:
             return self._login_page(
                 request, 403, "Waktu memasukkan kode habis. Masuk lagi dengan kata sandi."
             )
-        name, address = str(pending.get("u", "")), request.remote or "-"
-        wait = self.throttle.wait_s(name, address)
+        name = str(pending.get("u", ""))
+        address = client_address(request, self.rt.settings.http.trusted_proxies)
+        wait = await self.throttle.wait_s(name, address)
         if wait > 0:
             return self._throttled(request, name, address, wait, step="totp", pending=pending_value)
         account = await self._use_totp_code(pending, str(form.get("code", "")))
         if account is None:
-            self.throttle.failed(name, address)
+            await self.throttle.failed(name, address)
             log.warning("ops login failed: wrong code", extra={"account": name, "address": address})
             return self._login_page(
                 request,
@@ -266,7 +284,7 @@ class Console:
                 step="totp",
                 pending=pending_value,
             )
-        self.throttle.succeeded(name)
+        await self.throttle.succeeded(name)
         return await self._signed_in(account, address)
 
     async def _use_totp_code(self, pending: dict[str, Any], code: str) -> Operator | None:
@@ -288,7 +306,11 @@ class Console:
     def _throttled(
         self, request: web.Request, name: str, address: str, wait: float, **ctx: Any
     ) -> web.Response:
-        log.warning("ops login refused: throttled", extra={"account": name, "address": address})
+        if self.throttle.first_refusal(name, address):
+            log.warning(
+                "ops login refused: throttled",
+                extra={"account": name, "address": address, "wait_s": math.ceil(wait)},
+            )
         resp = self._login_page(
             request,
             429,
@@ -381,17 +403,7 @@ class Console:
         regions = self.rt.settings.region_rules()
         if not regions:
             return "Belum ada wilayah."
-        raw = RawMessage(
-            channel=Channel(m.channel),
-            external_id=m.external_id,
-            sender=m.sender,
-            recipient=m.recipient,
-            text=m.text,
-            received_at=m.received_at,
-            meta=m.meta,
-            region_hint=m.region_code or regions[0].code,
-            sender_name=m.sender_name,
-        )
+        raw = stored_raw(m, m.region_code or regions[0].code)
         verdict = normalize(
             raw,
             regions,

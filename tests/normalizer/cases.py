@@ -50,6 +50,22 @@ def tweet(
     )  # fmt: skip
 
 
+def whatsapp(text: str, *, sender: str = "6281234567890", **kw: Any) -> RawMessage:
+    """Cloud API: `from` is the phone without "+"; the business number is the recipient."""
+    return RawMessage(
+        Channel.WHATSAPP, "wamid.HBgNNjI4MTIzNDU2Nzg5MBUCABIYFjNFQjBDMEM5", sender,
+        "6281100001708", text, RECEIVED, sender_name=kw.pop("sender_name", "Budi"), **kw,
+    )  # fmt: skip
+
+
+def telegram(text: str, **kw: Any) -> RawMessage:
+    """Bot API: the sender is the chat id; no phone number is given."""
+    return RawMessage(
+        Channel.TELEGRAM, "123456789:42", "123456789", "", text, RECEIVED,
+        sender_name=kw.pop("sender_name", "Siti"), **kw,
+    )  # fmt: skip
+
+
 def email(
     text: str,
     *,

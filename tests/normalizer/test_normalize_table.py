@@ -14,7 +14,17 @@ import pytest
 
 from normalizer import Category, Channel, Limits, Normalized, Rejection, RejectReason, normalize
 from normalizer.types import Reporter
-from tests.normalizer.cases import PHONE_E164, REGIONS, SHORT_CODE, api, email, sms, tweet
+from tests.normalizer.cases import (
+    PHONE_E164,
+    REGIONS,
+    SHORT_CODE,
+    api,
+    email,
+    sms,
+    telegram,
+    tweet,
+    whatsapp,
+)
 
 P = Category.PENGADUAN
 A = Category.ASPIRASI
@@ -425,6 +435,27 @@ ROWS = [
         api("Jalan rusak", region=None, channel=Channel.WEB),
         no(U, None, "Jalan rusak", phone=None, note="no region"),
         id="web-no-region",
+    ),
+    # --- WhatsApp and Telegram: the SMS keyword rules, or the region's own number ----------
+    pytest.param(
+        whatsapp("AGAM jalan rusak di depan SD 05 Lubuk Basung"),
+        ok("AGAM", "jalan rusak di depan SD 05 Lubuk Basung", name="Budi"),
+        id="whatsapp-keyword-phone-from-sender",
+    ),
+    pytest.param(
+        whatsapp("Lampu jalan mati sejak seminggu", region_hint="PDG"),
+        ok("PDG", "Lampu jalan mati sejak seminggu"),
+        id="whatsapp-region-number",
+    ),
+    pytest.param(
+        whatsapp("halo pak, jalan rusak"),
+        no(U, None, "halo pak, jalan rusak", note="keyword"),
+        id="whatsapp-no-keyword",
+    ),
+    pytest.param(
+        telegram("SBY RAHASIA pungli di kelurahan"),
+        ok("SBY", "pungli di kelurahan", phone=None, conf=True, name="Siti", note="RAHASIA"),
+        id="telegram-keyword-rahasia",
     ),
 ]
 

@@ -174,6 +174,26 @@ async def test_retry_after_is_honoured(runtime: Runtime, sandbox: RunningSandbox
     assert await worker.run_once() == 0  # not due yet
 
 
+async def test_a_senders_retry_after_is_honoured(runtime: Runtime, sandbox: RunningSandbox) -> None:
+    point_at(runtime, sandbox.url)
+
+    async def rate_limited(reply: Reply) -> SendResult:
+        return SendResult(ok=False, error="rate limited", retry=True, retry_after=45)
+
+    runtime.add_sender("sms", rate_limited)
+    from gateway.outbox import register
+
+    worker = register(runtime)
+    await runtime.intake.submit(make_raw("AGAM got mampet di Simpang Empat"))
+    before = utcnow()
+    while await worker.run_once():  # forward and first reply attempts; then nothing is due
+        pass
+    await worker.client.close()
+    (row, *_) = await outbox_rows(runtime, "reply")
+    assert row.status == "pending"
+    assert row.next_attempt_at >= before + timedelta(seconds=45)
+
+
 async def test_wrong_token_is_dead_at_once(runtime: Runtime, sandbox: RunningSandbox) -> None:
     point_at(runtime, sandbox.url, token="bukan-token")
     result = await runtime.intake.submit(make_raw("AGAM jembatan putus di Nagari Koto Tinggi"))

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from channels.twitter.fake_api import FakeXApi, make_app
+from fakes.x_api import FakeXApi, make_app
 from tests.support import write_config
 
 TOKEN = "test-bearer-token-agam"

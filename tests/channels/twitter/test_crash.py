@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from channels.twitter.fake_api import Fault
+from fakes.x_api import Fault
 from gateway.store.db import Store
 from gateway.store.models import Complaint, Cursor, Event, InboundMessage
 from tests.channels.twitter.conftest import FakeX

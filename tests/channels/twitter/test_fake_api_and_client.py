@@ -14,8 +14,8 @@ from yarl import URL
 from channels.twitter import register
 from channels.twitter.client import ApiFault, RebasedSession, TwitterApi
 from channels.twitter.config import TwitterConfig
-from channels.twitter.fake_api import FakeXApi, make_app
 from channels.twitter.replies import TweetReplies
+from fakes.x_api import FakeXApi, make_app
 from gateway.intake import Intake
 from gateway.runtime import Reply, Runtime
 from gateway.settings import ConfigError, load_settings

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from channels.twitter import register
-from channels.twitter.fake_api import Fault
 from channels.twitter.poller import TWEPOCH_MS, TwitterPoller
 from channels.twitter.queries import cursor_key
+from fakes.x_api import Fault
 from gateway.runtime import Runtime
 from gateway.store.db import Store
 from gateway.store.models import Complaint, Cursor, Event, InboundMessage, Reporter

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import itertools
 
-from channels.twitter.fake_api import compile_query
 from channels.twitter.queries import build_queries, cursor_key
+from fakes.x_api import compile_query
 
 
 def test_one_region_and_several_regions() -> None:

@@ -9,8 +9,8 @@ from aiohttp.test_utils import make_mocked_request
 from hypothesis import given
 from hypothesis import strategies as st
 
-from channels.web.ratelimit import RateLimiter
 from gateway.http_common import client_address
+from gateway.ratelimit import RateLimiter
 
 
 def test_a_burst_then_one_request_per_interval() -> None:
@@ -65,7 +65,7 @@ def test_client_address(label, peer, forwarded, proxies, expected) -> None:
 
 
 def test_memory_is_bounded_and_the_longest_idle_client_is_forgotten(monkeypatch) -> None:
-    monkeypatch.setattr("channels.web.ratelimit.MAX_KEYS", 3)
+    monkeypatch.setattr("gateway.ratelimit.MAX_KEYS", 3)
     limiter = RateLimiter(per_minute=1)
     for t, key in enumerate(["a", "b", "c"]):
         limiter.allow(key, now=float(t))
@@ -86,3 +86,20 @@ def test_trusted_proxies_are_checked_at_load() -> None:
     )
     with pytest.raises(ValidationError, match="not an IP address or network: 'proksi'"):
         HttpSection(trusted_proxies=["10.0.0.0/8", "proksi"])
+
+
+def test_trusted_proxies_load_from_the_config_file(tmp_path) -> None:
+    """Through the strict loader, as gateway.toml is read (not only the model's own init)."""
+    from gateway.settings import load_settings
+    from tests.support import write_config
+
+    path = write_config(tmp_path, "sqlite+aiosqlite:///x.db")
+    text = path.read_text(encoding="utf-8").replace(
+        "[http]\n", '[http]\ntrusted_proxies = ["127.0.0.1", "10.0.0.0/8", "::1"]\n', 1
+    )
+    path.write_text(text, encoding="utf-8")
+    assert load_settings(path).http.trusted_proxies == (
+        ip_network("127.0.0.1/32"),
+        ip_network("10.0.0.0/8"),
+        ip_network("::1/128"),
+    )

@@ -1,6 +1,6 @@
 """A local fake of X API v2 for tests and operator training (bimtek).
 
-    python -m channels.twitter.fake_api --listen 127.0.0.1:8091 --bearer-token fake-token
+    python -m fakes.x_api --listen 127.0.0.1:8091 --bearer-token fake-token
 
 It serves `GET /2/tweets/search/recent` with the shapes of X's documentation (data,
 includes.users / includes.media / includes.tweets, meta with newest_id, oldest_id,
