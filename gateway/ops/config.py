@@ -9,8 +9,9 @@ class OpsConfig(Section):
     """The operator console at /ops/."""
 
     enabled: bool = True
-    # Signs session cookies. Set the same value on every instance behind one address;
-    # unset, a random secret is kept in data_dir/ops_secret.
+    # Signs CSRF tokens and flash messages and seals TOTP secrets (ops/totp.py). Set the
+    # same value on every instance behind one address; unset, a random secret is kept in
+    # data_dir/ops_secret.
     session_secret: str | None = Field(default=None, min_length=32)
     session_hours: float = Field(default=10.0, gt=0)
     # How often an open console page asks for the counts in its menu (waiting for review,

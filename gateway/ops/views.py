@@ -8,6 +8,7 @@ admin (IT staff) are masked.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import math
@@ -60,6 +61,11 @@ LOGIN_COOKIE = "lapor_ops_login"
 NAV_COUNTS: ContextVar[dict[str, int] | None] = ContextVar("nav_counts", default=None)
 
 log = logging.getLogger(__name__)
+
+
+def _fingerprint(password_hash: str) -> str:
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
+
 
 Page = Callable[[web.Request, OperatorSession], Awaitable[web.StreamResponse]]
 
@@ -229,8 +235,16 @@ class Console:
             log.warning("ops login failed", extra={"account": name, "address": address})
             return self._login_page(request, 401, "Nama pengguna atau kata sandi salah.")
         if account.totp_enabled_at is not None:
-            # The password was right; the session starts only after the code.
-            pending = {"o": account.id, "u": name, "n": nonce, "e": time.time() + TOTP_LOGIN_S}
+            # The password was right; the session starts only after the code. The step is
+            # bound to this browser (its login cookie) and to this password (a reset meanwhile
+            # voids it).
+            pending = {
+                "o": account.id,
+                "u": name,
+                "n": nonce,
+                "p": _fingerprint(account.password_hash),
+                "e": time.time() + TOTP_LOGIN_S,
+            }
             return self._login_page(
                 request, step="totp", pending=self.signer.dump(pending, b"totp-login")
             )
@@ -258,7 +272,7 @@ class Console:
         wait = await self.throttle.wait_s(name, address)
         if wait > 0:
             return self._throttled(request, name, address, wait, step="totp", pending=pending_value)
-        account = await self._use_totp_code(int(pending.get("o", 0)), str(form.get("code", "")))
+        account = await self._use_totp_code(pending, str(form.get("code", "")))
         if account is None:
             await self.throttle.failed(name, address)
             log.warning("ops login failed: wrong code", extra={"account": name, "address": address})
@@ -273,10 +287,15 @@ class Console:
         await self.throttle.succeeded(name)
         return await self._signed_in(account, address)
 
-    async def _use_totp_code(self, operator_id: int, code: str) -> Operator | None:
+    async def _use_totp_code(self, pending: dict[str, Any], code: str) -> Operator | None:
         async with self.rt.store.transaction() as session:
-            account = await session.get(Operator, operator_id)
-            if account is None or account.disabled_at or not account.totp_secret:
+            account = await session.get(Operator, int(pending.get("o", 0)))
+            if (
+                account is None
+                or account.disabled_at
+                or not account.totp_secret
+                or _fingerprint(account.password_hash) != pending.get("p")
+            ):
                 return None
             secret = self.totp_key.open(account.totp_secret)
             step = totp.matching_step(secret, code) if secret else None

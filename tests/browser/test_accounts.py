@@ -7,6 +7,7 @@ import re
 import time
 
 import pyotp
+from playwright.async_api import expect
 
 from tests.browser.harness import PHONE, screenshot_path
 
@@ -26,9 +27,8 @@ async def test_an_admin_disables_an_operator_whose_live_log_ends(live_gateway, b
     gw.add_operator("penghubung.agam", PASSWORD, region="AGAM")
     operator = await browser_page(viewport=PHONE)
     await sign_in(operator, gw, "penghubung.agam")
-    await operator.wait_for_function(
-        "document.getElementById('sambungan').dataset.state === 'open'"
-    )
+    # A locator, not wait_for_function: the console's CSP forbids evaluating strings.
+    await expect(operator.locator("#sambungan")).to_have_attribute("data-state", "open")
     admin = await browser_page(viewport=PHONE)
     await sign_in(admin, gw, "admin")
     await admin.get_by_role("link", name="Akun", exact=True).click()
@@ -36,9 +36,7 @@ async def test_an_admin_disables_an_operator_whose_live_log_ends(live_gateway, b
     await admin.get_by_role("button", name="Nonaktifkan akun penghubung.agam").click()
     await admin.get_by_text("Akun penghubung.agam dinonaktifkan.").wait_for()
     await admin.screenshot(path=screenshot_path("accounts-disabled-phone"), full_page=True)
-    await operator.wait_for_function(
-        "document.getElementById('sambungan').dataset.state === 'ended'"
-    )
+    await expect(operator.locator("#sambungan")).to_have_attribute("data-state", "ended")
     await sign_in(operator, gw, "penghubung.agam")
     assert "Nama pengguna atau kata sandi salah." in await operator.content()
 

@@ -152,6 +152,8 @@ async def sign_in(walk: Walk, page: Any, name: str, viewport: dict[str, int]) ->
     await page.wait_for_url(walk.gw.url("/ops/"))
 
 
+TODAY = datetime.now(UTC).date().isoformat()
+MONTH_AGO = (datetime.now(UTC) - timedelta(days=30)).date().isoformat()
 CONSOLE_PAGES = [
     ("/ops/", "log"),
     ("/ops/inbox", "inbox"),
@@ -162,6 +164,8 @@ CONSOLE_PAGES = [
     ("/ops/review", "review"),
     ("/ops/outbox", "outbox"),
     ("/ops/stats", "stats"),
+    ("/ops/reports", "reports"),
+    (f"/ops/reports?from={MONTH_AGO}&to={TODAY}&format=html", "report"),
     ("/ops/account", "own-account"),
 ]
 ADMIN_PAGES = [

@@ -183,3 +183,23 @@ def test_a_code_matches_its_step_and_the_neighbours_only() -> None:
     assert matching_step(secret, f"{spaced[:3]} {spaced[3:]}", now) == step
     for garbage in ("", "12345", "1234567", "abcdef", "١٢٣٤٥٦"):
         assert matching_step(secret, garbage, now) is None
+
+
+async def test_a_password_reset_voids_a_sign_in_waiting_for_its_code(console: Console) -> None:
+    client, rt = console
+    await sign_in_as(client, "admin")
+    secret = await enrol(client)
+    step = now_step()
+    await post(client, "/ops/account/totp/confirm", {"code": code_at(secret, step)}, "/ops/account")
+    page = await password_step(client)
+    done = await asyncio.to_thread(
+        cli_in_process,
+        rt.settings.path,
+        "operator",
+        "passwd",
+        "admin",
+        "--password-stdin",
+        input="kopi-pagi-di-pasar\n",
+    )
+    assert done.exit_code == 0, done.output
+    assert await code_step(client, page, code_at(secret, step + 1)) == 401
