@@ -297,7 +297,7 @@ def main() -> int:
     log_path = work / "gateway.log"
     log = log_path.open("ab")
     lapor = subprocess.Popen(
-        cli(cfg, "fake-lapor", "--listen", f"127.0.0.1:{lapor_port}"),
+        cli(cfg, "fake-lapor", "--listen", f"127.0.0.1:{lapor_port}", "--in-memory"),
         stdout=log,
         stderr=subprocess.STDOUT,
         cwd=ROOT,

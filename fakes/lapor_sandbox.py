@@ -1,7 +1,8 @@
 """A fake LAPOR!-SP4N for tests and operator training (bimtek): `lapor-gateway fake-lapor`.
 
-It keeps the reports it receives in memory, answers 7-digit tracking ids, honours
-idempotency keys (same key -> same tracking id, no second report), serves both the JSON
+It keeps the reports it receives (in memory, and in a file when given one, so a restart
+remembers what the gateway forwarded and status sync finds it), answers 7-digit tracking
+ids, honours idempotency keys (same key -> same tracking id, no second report), serves both the JSON
 API of the `sandbox`/`http` adapters and the legacy `addstream` XML, lets an operator move
 a report through LAPOR's statuses, and injects faults on request.
 
@@ -24,6 +25,7 @@ import json
 import random
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -96,6 +98,62 @@ class SandboxReport:
             "report": self.fields,
         }
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SandboxReport:
+        return cls(
+            tracking_id=str(data["tracking_id"]),
+            received_at=datetime.fromisoformat(data["received_at"]),
+            source=str(data["source"]),
+            idempotency_key=data["idempotency_key"],
+            fields=dict(data["report"]),
+            status=str(data["status"]),
+            history=list(data["history"]),
+        )
+
+
+class ReportFileError(ValueError):
+    """The reports file cannot be read back; the message names the file and the line."""
+
+
+class ReportFile:
+    """Reports as JSON lines, appended on every change (a new report, a status): writing
+    stays O(1) however many reports there are; on load the last line of a report wins. A
+    last line cut by a crash (no newline) is dropped: it was never answered as stored."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def load(self) -> dict[str, SandboxReport]:
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return {}
+        except (OSError, UnicodeDecodeError) as e:
+            raise ReportFileError(f"{self.path}: cannot read: {e}") from None
+        lines = text.split("\n")
+        reports: dict[str, SandboxReport] = {}
+        for number, line in enumerate(lines[:-1], start=1):  # lines[-1]: after the last \n
+            if not line.strip():
+                continue
+            try:
+                report = SandboxReport.from_json(json.loads(line))
+            except (ValueError, KeyError, TypeError) as e:
+                raise ReportFileError(
+                    f"{self.path}: line {number} is not a sandbox report ({e}); "
+                    "move the file away to start empty"
+                ) from None
+            reports[report.tracking_id] = report
+        return reports
+
+    async def append(self, report: SandboxReport) -> None:
+        line = json.dumps(report.as_json(), ensure_ascii=False) + "\n"
+        await asyncio.to_thread(self._write, line)
+
+    def _write(self, line: str) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as f:
+            f.write(line)
+
 
 class BadReport(ValueError):
     """The request is not a report the sandbox can accept (answered 4xx)."""
@@ -104,11 +162,21 @@ class BadReport(ValueError):
 class SandboxLapor:
     """State and routes of the fake LAPOR. One instance per server."""
 
-    def __init__(self, token: str, faults: Faults | None = None, *, seed: int | None = None):
+    def __init__(
+        self,
+        token: str,
+        faults: Faults | None = None,
+        *,
+        seed: int | None = None,
+        reports_file: Path | None = None,
+    ):
         self.token = token
         self.faults = faults or Faults()
-        self.reports: dict[str, SandboxReport] = {}
-        self.by_key: dict[str, str] = {}
+        self.file = ReportFile(reports_file) if reports_file else None
+        self.reports: dict[str, SandboxReport] = self.file.load() if self.file else {}
+        self.by_key: dict[str, str] = {
+            r.idempotency_key: r.tracking_id for r in self.reports.values() if r.idempotency_key
+        }
         self.counters = {"requests": 0, "reports": 0, "replays": 0, "injected_faults": 0}
         self._rng = random.Random(seed)
         # A report and its key are stored together; concurrent replays must not both create.
@@ -201,8 +269,11 @@ class SandboxLapor:
             return _json_error(400, 'kirim JSON {"status": "..."}')
         if status not in STATUSES:
             return _json_error(422, "status harus salah satu dari: " + ", ".join(STATUSES))
-        report.status = status
-        report.history.append({"status": status, "at": _now().isoformat()})
+        async with self._lock:
+            report.status = status
+            report.history.append({"status": status, "at": _now().isoformat()})
+            if self.file:
+                await self.file.append(report)
         return web.json_response(report.as_json())
 
     async def list_json(self, _: web.Request) -> web.Response:
@@ -281,6 +352,8 @@ class SandboxLapor:
                 fields,
                 history=[{"status": STATUSES[0], "at": now.isoformat()}],
             )
+            if self.file:  # on disk before it is answered as stored
+                await self.file.append(report)
             self.reports[tracking_id] = report
             if key:
                 self.by_key[key] = tracking_id
@@ -430,14 +503,16 @@ async def run_sandbox(
     faults: Faults,
     *,
     stop: asyncio.Event,
+    reports_file: Path | None = None,
 ) -> None:
     """Serve until `stop` is set (the CLI sets it on SIGTERM/SIGINT)."""
-    sandbox = SandboxLapor(token, faults)
+    sandbox = SandboxLapor(token, faults, reports_file=reports_file)
     runner = web.AppRunner(sandbox.app(), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_address=True)
     await site.start()
-    print(f"fake-lapor: LAPOR! sandbox on http://{host}:{port}/ ({faults})", flush=True)
+    kept = f"reports in {reports_file}" if reports_file else "reports in memory only"
+    print(f"fake-lapor: LAPOR! sandbox on http://{host}:{port}/ ({kept}; {faults})", flush=True)
     try:
         await stop.wait()
     finally:

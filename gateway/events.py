@@ -81,6 +81,8 @@ def event_json(e: Event) -> dict[str, Any]:
         "external_id": e.external_id,
         "complaint_id": e.complaint_id,
         "region": e.region_code,
+        # The inbound message's number: what `complaints assign NUMBER` takes.
+        "inbound_id": (e.detail or {}).get("inbound_id"),
         "detail": e.detail,
     }
 

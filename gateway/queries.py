@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, timedelta, tzinfo
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import case, func, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from gateway.store.models import Complaint, InboundMessage, Reporter, utcnow
+from gateway.store.models import Complaint, Event, InboundMessage, Reporter, utcnow
 
 
 def complaint_json(c: Complaint, reporter: Reporter | None) -> dict[str, Any]:
@@ -139,3 +139,50 @@ async def intake_stats(session: AsyncSession, zone: tzinfo = UTC) -> dict[str, A
         {"region": r, "status": s, "count": n} for r, s, n in status_rows
     ]
     return out
+
+
+REPLY_DAYS = 7
+# The reply events that end an outbox row: what a channel's provider was asked to deliver
+# (`sent`), what it gave up on (`dead`), what had no sender (`unsendable`).
+REPLY_RESULTS = {"sent": "sent", "dead": "failed", "unsendable": "unsendable"}
+
+
+async def reply_stats(
+    session: AsyncSession,
+    zone: tzinfo = UTC,
+    *,
+    days: int = REPLY_DAYS,
+    region: str | None = None,
+) -> list[dict[str, Any]]:
+    """Replies per channel per day (in `zone`) over the last `days` days, today included:
+    `sent`, `failed` and `unsendable` — what an SMS or WhatsApp bill counts.
+
+    Days are bucketed in SQL by comparing with their UTC boundaries, so both databases agree
+    without knowing time zones. `region` keeps replies about that region's complaints."""
+    today = utcnow().astimezone(zone).date()
+    first = today - timedelta(days=days - 1)
+    starts = [
+        (first + timedelta(days=i), datetime.combine(first + timedelta(days=i), time(0), zone))
+        for i in range(days)
+    ]
+    day = case(
+        *((Event.ts >= at, literal_column(f"'{d.isoformat()}'")) for d, at in reversed(starts))
+    ).label("day")
+    query = (
+        select(day, Event.channel, Event.outcome, func.count())
+        .where(
+            Event.kind == "reply",
+            Event.outcome.in_(REPLY_RESULTS),
+            Event.ts >= starts[0][1].astimezone(UTC),
+        )
+        .group_by(day, Event.channel, Event.outcome)
+    )
+    if region:
+        query = query.join(Complaint, Complaint.id == Event.complaint_id).where(
+            Complaint.region_code == region
+        )
+    counts: dict[tuple[str, str], dict[str, int]] = {}
+    for d, channel, outcome, n in (await session.execute(query)).all():
+        row = counts.setdefault((d, channel or "-"), dict.fromkeys(REPLY_RESULTS.values(), 0))
+        row[REPLY_RESULTS[outcome]] += n
+    return [{"day": d, "channel": channel, **row} for (d, channel), row in sorted(counts.items())]

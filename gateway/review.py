@@ -109,7 +109,7 @@ async def assign(
     store: Store, settings: Settings, target: str, region_code: str, *, by: str | None = None
 ) -> Decision:
     """`target` is a complaint id or tracking number, or the number of an inbound message
-    (as `log` shows it) that did not become a complaint."""
+    that did not become a complaint (`12` or `#12`, as `log` shows it)."""
     region_code = region_code.upper()
     region = settings.regions.get(region_code)
     if region is None:
@@ -117,10 +117,11 @@ async def assign(
         if not region_code:
             raise ReviewError(f"Pilih wilayah tujuan (yang ada: {known}).")
         raise ReviewError(f"Wilayah {region_code} tidak dikenal (yang ada: {known}).")
+    number = target.removeprefix("#")  # as `log` prints it
     async with store.transaction() as session:
-        if target.isdigit():
+        if number.isdigit():
             return await _inbound_to_complaint(
-                session, settings, store, int(target), region_code, by
+                session, settings, store, int(number), region_code, by
             )
         complaint = await _complaint(session, target)
         if complaint.status not in REASSIGNABLE:

@@ -92,7 +92,8 @@ class HttpSection(Section):
         if not isinstance(value, list | tuple):
             return value
         try:
-            return tuple(ip_network(str(v), strict=False) for v in value)
+            # As text: strict mode turns text into networks, not network objects into them.
+            return tuple(str(ip_network(str(v), strict=False)) for v in value)
         except ValueError as e:
             raise ValueError(f"not an IP address or network: {e}") from None
 

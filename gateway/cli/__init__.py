@@ -30,6 +30,7 @@ class GuardedGroup(click.Group):
 
 
 @click.group(cls=GuardedGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="lapor-gateway", prog_name="lapor-gateway")
 @click.option(
     "--config",
     "config",

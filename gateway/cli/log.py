@@ -26,7 +26,8 @@ def log_cmd(
     region: str | None,
     since_id: int,
 ) -> None:
-    """The ingestion log: every inbound outcome, forward and reply, oldest first."""
+    """The ingestion log: every inbound outcome, forward and reply, oldest first. An inbound
+    message's number (#12) is what `complaints assign 12 --region R` takes."""
 
     async def go(store: Store) -> None:
         last = since_id
@@ -40,10 +41,11 @@ def log_cmd(
                 if as_json:
                     click.echo(to_json(data))
                 else:
+                    number = f"#{data['inbound_id']}" if data["inbound_id"] else "-"
                     click.echo(
                         f"{data['ts'][:19]} {e.kind:<8} {e.channel or '-':<8} "
-                        f"{e.region_code or '-':<6} {e.outcome:<12} {e.external_id or ''}"
-                        f"{'  ' + e.reason if e.reason else ''}"
+                        f"{e.region_code or '-':<6} {e.outcome:<12} {number:<7} "
+                        f"{e.external_id or ''}{'  ' + e.reason if e.reason else ''}"
                     )
                 last = e.id
             if batch:

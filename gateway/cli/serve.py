@@ -35,24 +35,17 @@ def serve(ctx: CliContext) -> None:
 @click.option("--no-db", is_flag=True, help="Do not try to connect to the database.")
 @pass_cli
 def check_config(ctx: CliContext, no_db: bool) -> None:
-    """Validate the config and the region files; try the database."""
+    """Validate the config and the region files; connect to the database and check that it
+    is migrated (exit 3, saying what to run, when it is not)."""
     settings = ctx.settings
+    revision = None
     if not no_db:
-
-        async def probe(store: Store) -> None:
-            from sqlalchemy import text
-
-            from gateway.store.db import StoreUnavailable
-
-            try:
-                async with store.reader() as session:
-                    await session.execute(text("SELECT 1"))
-            except Exception as e:
-                raise StoreUnavailable(f"{settings.gateway.database_url}: {e}") from e
-
-        run_with_store(settings, probe, check=False)
+        # Connection problems raise StoreUnavailable, an old schema NotMigrated: both exit 3.
+        revision = run_with_store(settings, Store.check_migrated, check=False)
     regions = ", ".join(f"{r.code} ({r.name})" for r in settings.regions.values())
     for warning in permission_warnings(FileConfig, settings.path):
         click.echo(f"lapor-gateway: warning: {warning}", err=True)
     click.echo(f"config OK: {settings.path}")
     click.echo(f"regions: {regions}")
+    if revision is not None:
+        click.echo(f"database: migrated (revision {revision}, the newest this version knows)")

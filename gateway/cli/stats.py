@@ -7,7 +7,7 @@ import click
 
 from gateway.cli.common import CliContext, fail, pass_cli, run_with_store, to_json
 from gateway.ops.aggregates import DEFAULT_DAYS, Period, region_summary
-from gateway.queries import intake_stats
+from gateway.queries import intake_stats, reply_stats
 from gateway.sla import working_days
 from gateway.store.db import Store
 
@@ -27,8 +27,9 @@ def _day(value: str | None, option: str) -> date | None:
 @click.option("--to", "to", help="Regions table: received up to YYYY-MM-DD (today).")
 @pass_cli
 def stats(ctx: CliContext, as_json: bool, from_: str | None, to: str | None) -> None:
-    """Inbound counts by region × channel × outcome (today, 7 days, all time) and, per
-    region, received / forwarded / waiting / overdue / resolved / on time (`regions`)."""
+    """Inbound counts by region × channel × outcome (today, 7 days, all time), replies sent
+    / failed / unsendable per channel per day (7 days, `replies`) and, per region,
+    received / forwarded / waiting / overdue / resolved / on time (`regions`)."""
     zone = ZoneInfo(ctx.settings.gateway.timezone)
     default = Period.last_days(DEFAULT_DAYS, zone)
     period = Period(_day(from_, "--from") or default.start, _day(to, "--to") or default.end, zone)
@@ -42,6 +43,7 @@ def stats(ctx: CliContext, as_json: bool, from_: str | None, to: str | None) -> 
                 session, ctx.settings, working_days(ctx.settings), period
             )
             data["regions_period"] = period.as_json()
+            data["replies"] = await reply_stats(session, zone)
         if as_json:
             click.echo(to_json(data))
             return
@@ -57,6 +59,13 @@ def stats(ctx: CliContext, as_json: bool, from_: str | None, to: str | None) -> 
         click.echo("[complaints by status]")
         for row in data["complaints_by_status"]:
             click.echo(f"  {row['region']:<6} {row['status']:<20} {row['count']}")
+        click.echo(f"[replies per day ({ctx.settings.gateway.timezone})]")
+        click.echo("  day        channel    sent failed unsendable")
+        for r in data["replies"]:
+            click.echo(
+                f"  {r['day']} {r['channel']:<9} {r['sent']:>5} {r['failed']:>6} "
+                f"{r['unsendable']:>10}"
+            )
         click.echo(f"[regions {period.start} .. {period.end}]")
         click.echo("  region  received forwarded pending overdue resolved on_time% median_h")
         for r in data["regions"]:

@@ -17,25 +17,24 @@ import hmac
 import json
 import os
 import secrets
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.store.db import Store
-from gateway.store.models import Operator, utcnow
+from gateway.store.models import LoginFailure, Operator, utcnow
 from gateway.store.models import OperatorSession as SessionRow
 
 COOKIE = "lapor_ops"
-MIN_PASSWORD = 8
 _hasher = PasswordHasher()
 # Verifying against a dummy hash makes an unknown name cost as much as a wrong password.
 _DUMMY_HASH = _hasher.hash(secrets.token_hex(8))
@@ -89,15 +88,16 @@ class Signer:
     def check_csrf(self, cookie: str, token: object) -> bool:
         return bool(cookie) and hmac.compare_digest(self.csrf_token(cookie), str(token or ""))
 
-    def dump(self, data: dict[str, Any]) -> str:
+    def dump(self, data: dict[str, Any], purpose: bytes = b"flash") -> str:
+        """Signed (not secret) data; `purpose` keeps a flash from passing as anything else."""
         payload = base64.urlsafe_b64encode(json.dumps(data, ensure_ascii=False).encode())
-        return f"{payload.decode()}.{self.mac(b'flash:' + payload)}"
+        return f"{payload.decode()}.{self.mac(purpose + b':' + payload)}"
 
-    def load(self, value: str | None) -> dict[str, Any] | None:
+    def load(self, value: str | None, purpose: bytes = b"flash") -> dict[str, Any] | None:
         if not value or "." not in value:
             return None
         payload, _, mac = value.rpartition(".")
-        if not hmac.compare_digest(self.mac(b"flash:" + payload.encode()), mac):
+        if not hmac.compare_digest(self.mac(purpose + b":" + payload.encode()), mac):
             return None
         try:
             data = json.loads(base64.urlsafe_b64decode(payload))
@@ -178,7 +178,9 @@ class PasswordWork:
     """argon2 runs in a small thread pool: a flood of logins queues there (bounded) and
     never stalls the event loop that takes complaints in."""
 
-    def __init__(self, workers: int = 2, max_waiting: int = 16):
+    def __init__(self, workers: int | None = None, max_waiting: int = 16):
+        # One core is always left to the event loop: a flood never starves intake of CPU.
+        workers = workers or max(1, (os.cpu_count() or 2) - 1)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="argon2")
         self._max_waiting = max_waiting
         self._waiting = 0
@@ -219,49 +221,108 @@ async def authenticate(
     return op
 
 
-@dataclass
-class _Failures:
-    count: int = 0
-    locked_until: float = 0.0
-    last: float = 0.0
-
-
-@dataclass
 class LoginThrottle:
     """Failed logins per account and per client address, with a lock that doubles after
     each further failure (2 s, 4 s, 8 s … up to 15 min). An office behind one NAT address
-    gets more free attempts than a single account does."""
+    gets more free attempts than a single account does.
 
-    free_per_account: int = 3
-    free_per_address: int = 10
-    max_lock_s: float = 900.0
-    forget_after_s: float = 3600.0
-    clock: Callable[[], float] = time.monotonic
-    _seen: dict[str, _Failures] = field(default_factory=dict)
+    Kept in the database (`login_failures`), so every instance on one PostgreSQL database
+    counts the same failures and a restart forgets nothing. A refused attempt writes
+    nothing, and a lock this instance has seen is remembered until it ends (locks only
+    grow while they last: no sign-in can succeed to lift one), so a flood against a locked
+    account or address costs no query at all."""
 
-    def wait_s(self, name: str, address: str) -> float:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        free_per_account: int = 3,
+        free_per_address: int = 10,
+        max_lock_s: float = 900.0,
+        forget_after_s: float = 3600.0,
+        clock: Callable[[], datetime] = utcnow,
+    ):
+        self.store = store
+        self.free = {"n": free_per_account, "a": free_per_address}
+        self.max_lock_s = max_lock_s
+        self.forget_after = timedelta(seconds=forget_after_s)
+        self.clock = clock
+        self._locked: dict[str, datetime] = {}  # key -> locked until, as last seen
+        self._reported: dict[tuple[str, str], datetime] = {}
+
+    @staticmethod
+    def _keys(name: str, address: str) -> tuple[str, str]:
+        # Always this order (account, then address): two instances lock rows alike.
+        return f"n:{name.lower()[:64]}", f"a:{address[:64]}"
+
+    async def wait_s(self, name: str, address: str) -> float:
         """Seconds until this account or address may try again (0: now)."""
         now = self.clock()
-        keys = (f"n:{name.lower()}", f"a:{address}")
-        waits = [self._seen[k].locked_until - now for k in keys if k in self._seen]
-        return max([0.0, *waits])
+        keys = self._keys(name, address)
+        known = [self._locked[k] for k in keys if k in self._locked and self._locked[k] > now]
+        if known:
+            return max((until - now).total_seconds() for until in known)
+        async with self.store.reader() as session:
+            rows = (
+                await session.execute(
+                    select(LoginFailure.key, LoginFailure.locked_until).where(
+                        LoginFailure.key.in_(keys), LoginFailure.locked_until > now
+                    )
+                )
+            ).all()
+        for key, until in rows:
+            self._remember(key, until, now)
+        return max([0.0, *((until - now).total_seconds() for _, until in rows)])
 
-    def failed(self, name: str, address: str) -> None:
+    def first_refusal(self, name: str, address: str) -> bool:
+        """True once per lock for this account and address: a flood against a lock is
+        logged as one line, not one line per attempt."""
         now = self.clock()
-        if len(self._seen) > 10_000:  # bounded memory under a spray of names
-            self._seen = {k: v for k, v in self._seen.items() if now - v.last < self.forget_after_s}
-        for key, free in (
-            (f"n:{name.lower()}", self.free_per_account),
-            (f"a:{address}", self.free_per_address),
-        ):
-            entry = self._seen.setdefault(key, _Failures())
-            if now - entry.last > self.forget_after_s:
-                entry.count = 0
-            entry.count += 1
-            entry.last = now
-            if entry.count > free:
-                lock = min(2.0 ** (entry.count - free), self.max_lock_s)
-                entry.locked_until = now + lock
+        until = max((self._locked.get(k, now) for k in self._keys(name, address)), default=now)
+        pair = (name.lower(), address)
+        if self._reported.get(pair) == until:
+            return False
+        if len(self._reported) > 10_000:
+            self._reported = {k: u for k, u in self._reported.items() if u > now}
+        self._reported[pair] = until
+        return True
 
-    def succeeded(self, name: str) -> None:
-        self._seen.pop(f"n:{name.lower()}", None)
+    def _remember(self, key: str, until: datetime, now: datetime) -> None:
+        if len(self._locked) > 10_000:  # bounded under a spray of names and addresses
+            self._locked = {k: u for k, u in self._locked.items() if u > now}
+        self._locked[key] = until
+
+    async def failed(self, name: str, address: str) -> None:
+        now = self.clock()
+        async with self.store.transaction() as session:
+            await session.execute(
+                delete(LoginFailure).where(LoginFailure.last_at < now - self.forget_after)
+            )
+            insert = (
+                postgresql.insert
+                if session.get_bind().dialect.name == "postgresql"
+                else sqlite.insert
+            )
+            for key in self._keys(name, address):
+                await session.execute(
+                    insert(LoginFailure)
+                    .values(key=key, count=0, last_at=now)
+                    .on_conflict_do_nothing(index_elements=["key"])
+                )
+                row = await session.scalar(
+                    select(LoginFailure).where(LoginFailure.key == key).with_for_update()
+                )
+                assert row is not None
+                row.count += 1
+                row.last_at = now
+                free = self.free[key[0]]
+                if row.count > free:
+                    lock = min(2.0 ** (row.count - free), self.max_lock_s)
+                    row.locked_until = now + timedelta(seconds=lock)
+                    self._remember(key, row.locked_until, now)
+
+    async def succeeded(self, name: str) -> None:
+        account, _ = self._keys(name, "")
+        self._locked.pop(account, None)
+        async with self.store.transaction() as session:
+            await session.execute(delete(LoginFailure).where(LoginFailure.key == account))

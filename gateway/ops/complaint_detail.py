@@ -15,7 +15,7 @@ from aiohttp import web
 from sqlalchemy import select
 
 from gateway.ops.auth import OperatorSession
-from gateway.ops.labels import CATEGORY_LABELS, CHANNEL_LABELS, describe_event
+from gateway.ops.labels import CATEGORY_LABELS, CHANNEL_LABELS, describe_event, error_words
 from gateway.ops.views import STATUS_LABELS, Console
 from gateway.queries import find_complaint
 from gateway.store.models import Complaint, ComplaintNote, Event
@@ -130,7 +130,8 @@ async def detail_page(console: Console, request: web.Request, op: OperatorSessio
         channel_label=CHANNEL_LABELS.get(c.channel, c.channel),
         category_label=CATEGORY_LABELS.get(c.category, c.category),
         status_label=STATUS_LABELS.get(c.status, c.status),
-        status_reason=c.status_reason,
+        # A failed forward keeps the adapter's error (English, for logs): said in words.
+        status_reason=error_words(c.status_reason) if c.status == "failed" else c.status_reason,
         lapor_status=c.lapor_status,
         lapor_sync_error=c.lapor_sync_error,
         attachments=[

@@ -16,7 +16,7 @@ from gateway.ops.auth import OperatorSession
 from gateway.ops.labels import CHANNEL_LABELS
 from gateway.ops.stream import OUTCOME_LABELS
 from gateway.ops.views import STATUS_LABELS, Console
-from gateway.queries import intake_stats
+from gateway.queries import intake_stats, reply_stats
 
 MAX_PERIOD_DAYS = 366
 PROVINCE_COLUMNS = {
@@ -70,6 +70,9 @@ async def stats_page(console: Console, request: web.Request, op: OperatorSession
     async with console.rt.store.reader() as session:
         data = await charts_data(session, console.calendar, period, op.scope)
         intake = await intake_stats(session, zone=console.zone)
+        replies = await reply_stats(
+            session, console.zone, region=None if op.is_admin else op.region
+        )
     if not op.is_admin:
         intake = {k: [r for r in v if r["region"] == op.region] for k, v in intake.items()}
     days = data["days"]
@@ -123,6 +126,7 @@ async def stats_page(console: Console, request: web.Request, op: OperatorSession
         period=period,
         errors=errors,
         stats=intake,
+        replies=replies,
         windows=windows,
         outcome_labels=OUTCOME_LABELS,
         channel_labels=CHANNEL_LABELS,

@@ -8,7 +8,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from gateway.ops import workbench
+from gateway.ops import accounts_view, workbench
 from gateway.ops.auth import Signer, load_secret
 from gateway.ops.views import Console
 from gateway.runtime import Runtime
@@ -28,6 +28,7 @@ def register(rt: Runtime) -> None:
         [
             web.get("/ops/login", console.login_form),
             web.post("/ops/login", console.login),
+            web.post("/ops/login/totp", console.login_totp),
             web.post("/ops/logout", page(console.logout)),
             web.get("/ops/", page(console.log_page)),
             web.get("/ops/events/stream", page(console.event_stream, counts=False)),
@@ -43,6 +44,7 @@ def register(rt: Runtime) -> None:
         ]
     )
     rt.routes.extend(workbench.routes(console))
+    rt.routes.extend(accounts_view.routes(console))
 
     rt.app_setups.append(add_templates)
     rt.app_setups.append(lambda app: add_lifecycle(app, console))

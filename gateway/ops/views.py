@@ -12,6 +12,7 @@ import json
 import logging
 import math
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from datetime import datetime
@@ -23,8 +24,9 @@ from aiohttp import web
 from sqlalchemy import func, or_, select
 
 from gateway import events, review
+from gateway.http_common import client_address
 from gateway.intake import stored_raw
-from gateway.ops import stream
+from gateway.ops import stream, totp
 from gateway.ops.auth import (
     COOKIE,
     Busy,
@@ -39,7 +41,7 @@ from gateway.ops.masking import mask_sender, reporter_text
 from gateway.queries import list_complaints
 from gateway.runtime import Runtime
 from gateway.sla import working_days
-from gateway.store.models import Complaint, InboundMessage, Reporter
+from gateway.store.models import Complaint, InboundMessage, Operator, Reporter
 from normalizer import Normalized, normalize
 
 STATUS_LABELS = {
@@ -51,6 +53,7 @@ STATUS_LABELS = {
     "closed": "Selesai",
 }
 INBOX_PAGE = 50
+TOTP_LOGIN_S = 300  # how long the code step of a login stays open after the password
 FLASH_COOKIE = "lapor_ops_flash"
 LOGIN_COOKIE = "lapor_ops_login"
 # The menu's counts for the page being rendered (each request runs in its own task).
@@ -68,7 +71,8 @@ class Console:
         self.zone = ZoneInfo(rt.settings.gateway.timezone)
         self.sessions = Sessions(rt.store, rt.settings.file.ops.session_hours * 3600)
         self.passwords = PasswordWork()
-        self.throttle = LoginThrottle()
+        self.throttle = LoginThrottle(rt.store)
+        self.totp_key = totp.TotpKey(signer.secret)
         # Set on shutdown: open live-log streams end at once instead of holding the stop.
         self.stopping = asyncio.Event()
         self.calendar = working_days(rt.settings)
@@ -181,7 +185,7 @@ class Console:
     # -- sign in ----------------------------------------------------------------------
 
     def _login_page(
-        self, request: web.Request, status: int = 200, error: str | None = None
+        self, request: web.Request, status: int = 200, error: str | None = None, **ctx: Any
     ) -> web.Response:
         """The form carries a CSRF token bound to a random cookie set with it."""
         nonce = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(16)
@@ -191,6 +195,7 @@ class Console:
             None,
             error=error,
             csrf=self.signer.csrf_token("login:" + nonce),
+            **ctx,
         )
         resp.set_status(status)
         resp.set_cookie(LOGIN_COOKIE, nonce, httponly=True, samesite="Strict", path="/ops")
@@ -210,29 +215,94 @@ class Console:
             )
         name = str(form.get("name", "")).strip()[:64]
         password = str(form.get("password", ""))
-        address = request.remote or "-"
-        wait = self.throttle.wait_s(name, address)
+        address = client_address(request, self.rt.settings.http.trusted_proxies)
+        wait = await self.throttle.wait_s(name, address)
         if wait > 0:
-            log.warning("ops login refused: throttled", extra={"account": name, "address": address})
-            resp = self._login_page(
-                request,
-                429,
-                "Terlalu banyak percobaan masuk yang gagal. "
-                f"Coba lagi dalam {math.ceil(wait)} detik.",
-            )
-            resp.headers["Retry-After"] = str(math.ceil(wait))
-            return resp
+            return self._throttled(request, name, address, wait)
         try:
             account = await authenticate(self.rt.store, self.passwords, name, password)
         except Busy:
             return self._login_page(request, 503, "Server sedang sibuk. Coba lagi sebentar lagi.")
         if account is None:
-            self.throttle.failed(name, address)
+            await self.throttle.failed(name, address)
             # The name and address only: never the password that was tried.
             log.warning("ops login failed", extra={"account": name, "address": address})
             return self._login_page(request, 401, "Nama pengguna atau kata sandi salah.")
-        self.throttle.succeeded(name)
-        log.info("ops login", extra={"account": name, "address": address})
+        if account.totp_enabled_at is not None:
+            # The password was right; the session starts only after the code.
+            pending = {"o": account.id, "u": name, "n": nonce, "e": time.time() + TOTP_LOGIN_S}
+            return self._login_page(
+                request, step="totp", pending=self.signer.dump(pending, b"totp-login")
+            )
+        await self.throttle.succeeded(name)
+        return await self._signed_in(account, address)
+
+    async def login_totp(self, request: web.Request) -> web.Response:
+        """The second step for an account with a second factor: the 6-digit code."""
+        form = await request.post()
+        nonce = request.cookies.get(LOGIN_COOKIE, "")
+        pending_value = str(form.get("pending", ""))
+        pending = self.signer.load(pending_value, b"totp-login")
+        if (
+            not nonce
+            or not self.signer.check_csrf("login:" + nonce, form.get("csrf"))
+            or pending is None
+            or pending.get("n") != nonce
+            or float(pending.get("e", 0)) < time.time()
+        ):
+            return self._login_page(
+                request, 403, "Waktu memasukkan kode habis. Masuk lagi dengan kata sandi."
+            )
+        name = str(pending.get("u", ""))
+        address = client_address(request, self.rt.settings.http.trusted_proxies)
+        wait = await self.throttle.wait_s(name, address)
+        if wait > 0:
+            return self._throttled(request, name, address, wait, step="totp", pending=pending_value)
+        account = await self._use_totp_code(int(pending.get("o", 0)), str(form.get("code", "")))
+        if account is None:
+            await self.throttle.failed(name, address)
+            log.warning("ops login failed: wrong code", extra={"account": name, "address": address})
+            return self._login_page(
+                request,
+                401,
+                "Kode salah, kedaluwarsa, atau sudah dipakai. Masukkan kode yang sedang "
+                "tampil di aplikasi autentikator Anda.",
+                step="totp",
+                pending=pending_value,
+            )
+        await self.throttle.succeeded(name)
+        return await self._signed_in(account, address)
+
+    async def _use_totp_code(self, operator_id: int, code: str) -> Operator | None:
+        async with self.rt.store.transaction() as session:
+            account = await session.get(Operator, operator_id)
+            if account is None or account.disabled_at or not account.totp_secret:
+                return None
+            secret = self.totp_key.open(account.totp_secret)
+            step = totp.matching_step(secret, code) if secret else None
+            if step is None or not await totp.use_step(session, account.id, step):
+                return None
+            return account
+
+    def _throttled(
+        self, request: web.Request, name: str, address: str, wait: float, **ctx: Any
+    ) -> web.Response:
+        if self.throttle.first_refusal(name, address):
+            log.warning(
+                "ops login refused: throttled",
+                extra={"account": name, "address": address, "wait_s": math.ceil(wait)},
+            )
+        resp = self._login_page(
+            request,
+            429,
+            f"Terlalu banyak percobaan masuk yang gagal. Coba lagi dalam {math.ceil(wait)} detik.",
+            **ctx,
+        )
+        resp.headers["Retry-After"] = str(math.ceil(wait))
+        return resp
+
+    async def _signed_in(self, account: Operator, address: str) -> NoReturn:
+        log.info("ops login", extra={"account": account.name, "address": address})
         token = await self.sessions.start(account.id)
         resp = web.HTTPSeeOther("/ops/")
         resp.set_cookie(

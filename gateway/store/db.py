@@ -163,9 +163,19 @@ class Store:
         async with self.read_sessions() as session:
             yield session
 
-    async def check_migrated(self) -> None:
+    async def check_migrated(self) -> str:
+        """The database's revision; NotMigrated unless it is the head of this code."""
         from gateway.store.migrate import head_revision
 
+        rev = await self.revision()
+        if rev != head_revision():
+            raise NotMigrated(
+                f"database is at revision {rev or 'none'}, this code needs {head_revision()}"
+            )
+        return rev
+
+    async def revision(self) -> str | None:
+        """The Alembic revision the schema is at; None for an empty database."""
         try:
             async with self.engine.connect() as conn:
                 rev = (
@@ -177,10 +187,7 @@ class Store:
             if _is_connection_problem(e):
                 raise StoreUnavailable(str(e).splitlines()[0]) from e
             rev = None
-        if rev != head_revision():
-            raise NotMigrated(
-                f"database is at revision {rev or 'none'}, this code needs {head_revision()}"
-            )
+        return rev
 
     async def close(self) -> None:
         if self._writer is not None:

@@ -267,6 +267,13 @@ class Operator(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     disabled_at: Mapped[datetime | None]
+    display_name: Mapped[str | None] = mapped_column(String(100))  # 0013
+    # TOTP second factor (0013): the secret sealed with a key the database does not hold
+    # (see ops/totp.py); enabled only once a code confirmed it; the last time step used,
+    # so a code is accepted once.
+    totp_secret: Mapped[str | None] = mapped_column(Text)
+    totp_enabled_at: Mapped[datetime | None]
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
 
 
 class OperatorSession(Base):
@@ -281,6 +288,18 @@ class OperatorSession(Base):
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
+
+
+class LoginFailure(Base):
+    """Failed console sign-ins per account (`n:<name>`) and per client address (`a:<ip>`),
+    shared by every instance of the gateway (0015). Rows are forgotten after an hour."""
+
+    __tablename__ = "login_failures"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    last_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    locked_until: Mapped[datetime | None]
 
 
 class ComplaintNote(Base):

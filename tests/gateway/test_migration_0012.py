@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -71,7 +72,9 @@ async def matches(url: str, phrase: str) -> int | None:
 
 async def test_existing_complaints_are_indexed_and_it_goes_down(empty_url: str) -> None:
     cfg = alembic_config(empty_url)
-    await asyncio.to_thread(command.upgrade, cfg, "0016")
+    before = ScriptDirectory.from_config(cfg).get_revision("0012").down_revision
+    assert isinstance(before, str)
+    await asyncio.to_thread(command.upgrade, cfg, before)
     store = Store(empty_url)
     async with store.transaction() as s:
         for statement in OLD_COMPLAINT:
@@ -79,9 +82,10 @@ async def test_existing_complaints_are_indexed_and_it_goes_down(empty_url: str) 
             await s.execute(text(statement), {"id": str(uuid.uuid4()), "t": now})
     await store.close()
     assert await matches(empty_url, "nagari koto") is None
-    await asyncio.to_thread(command.upgrade, cfg, "head")
+    # Up to 0012 only: later migrations may not know this hand-written row.
+    await asyncio.to_thread(command.upgrade, cfg, "0012")
     assert await matches(empty_url, "nagari koto") == 1
-    await asyncio.to_thread(command.downgrade, cfg, "0016")
+    await asyncio.to_thread(command.downgrade, cfg, before)
     assert await matches(empty_url, "nagari koto") is None
     await asyncio.to_thread(command.upgrade, cfg, "head")
     assert await matches(empty_url, "gantung di") == 1

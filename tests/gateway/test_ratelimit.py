@@ -86,3 +86,20 @@ def test_trusted_proxies_are_checked_at_load() -> None:
     )
     with pytest.raises(ValidationError, match="not an IP address or network: 'proksi'"):
         HttpSection(trusted_proxies=["10.0.0.0/8", "proksi"])
+
+
+def test_trusted_proxies_load_from_the_config_file(tmp_path) -> None:
+    """Through the strict loader, as gateway.toml is read (not only the model's own init)."""
+    from gateway.settings import load_settings
+    from tests.support import write_config
+
+    path = write_config(tmp_path, "sqlite+aiosqlite:///x.db")
+    text = path.read_text(encoding="utf-8").replace(
+        "[http]\n", '[http]\ntrusted_proxies = ["127.0.0.1", "10.0.0.0/8", "::1"]\n', 1
+    )
+    path.write_text(text, encoding="utf-8")
+    assert load_settings(path).http.trusted_proxies == (
+        ip_network("127.0.0.1/32"),
+        ip_network("10.0.0.0/8"),
+        ip_network("::1/128"),
+    )

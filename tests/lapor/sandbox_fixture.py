@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from aiohttp import web
@@ -28,8 +29,10 @@ class RunningSandbox:
         self.lapor.faults = Faults(**faults)  # type: ignore[arg-type]
 
 
-async def start_sandbox(port: int = 0) -> tuple[RunningSandbox, web.AppRunner]:
-    lapor = SandboxLapor(TOKEN, seed=1708)
+async def start_sandbox(
+    port: int = 0, *, reports_file: Path | None = None
+) -> tuple[RunningSandbox, web.AppRunner]:
+    lapor = SandboxLapor(TOKEN, seed=1708, reports_file=reports_file)
     runner = web.AppRunner(lapor.app(), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", port)

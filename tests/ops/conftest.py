@@ -29,7 +29,9 @@ async def console(settings: Settings, store: Store) -> AsyncIterator[tuple[TestC
         yield client, rt
 
 
-async def login(client: TestClient, name: str, password: str = PASSWORD) -> int:
+async def login(
+    client: TestClient, name: str, password: str = PASSWORD, headers: dict[str, str] | None = None
+) -> int:
     """Sign in as a browser does: the form first (its CSRF token and cookie), then the post."""
     form = await (await client.get("/ops/login")).text()
     token = re.search(r'name="csrf" value="([^"]+)"', form).group(1)
@@ -37,6 +39,7 @@ async def login(client: TestClient, name: str, password: str = PASSWORD) -> int:
         "/ops/login",
         data={"name": name, "password": password, "csrf": token},
         allow_redirects=False,
+        headers=headers,
     )
     return resp.status
 

@@ -5,13 +5,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from datetime import UTC, datetime, timedelta
+from ipaddress import ip_network
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from argon2 import PasswordHasher
+from sqlalchemy import select
 
 from gateway.app import build_http_app, build_runtime
 from gateway.ops.auth import Busy, LoginThrottle, PasswordWork
 from gateway.runtime import Runtime
+from gateway.settings import Settings
+from gateway.store.db import Store
+from gateway.store.models import LoginFailure, Operator
 from tests.ops.conftest import PASSWORD, csrf, login
 from tests.support import cli_in_process, make_raw
 
@@ -101,23 +108,58 @@ async def test_wrong_passwords_lock_the_account_and_are_logged_without_the_passw
     assert await login(client, "admin") == 303
 
 
-def test_throttle_doubles_its_lock_and_forgets() -> None:
-    now = [1000.0]
-    throttle = LoginThrottle(clock=lambda: now[0])
+async def test_throttle_doubles_its_lock_and_forgets(store: Store) -> None:
+    now = [datetime(2026, 12, 3, 9, 0, tzinfo=UTC)]
+    throttle = LoginThrottle(store, clock=lambda: now[0])
     for _ in range(3):
-        throttle.failed("agam", "10.0.0.1")
-    assert throttle.wait_s("agam", "10.0.0.9") == 0
-    throttle.failed("agam", "10.0.0.1")
-    assert throttle.wait_s("agam", "10.0.0.9") == 2
-    now[0] += 2
-    throttle.failed("agam", "10.0.0.1")
-    assert throttle.wait_s("agam", "10.0.0.9") == 4
+        await throttle.failed("agam", "10.0.0.1")
+    assert await throttle.wait_s("agam", "10.0.0.9") == 0
+    await throttle.failed("agam", "10.0.0.1")
+    assert await throttle.wait_s("agam", "10.0.0.9") == 2
+    now[0] += timedelta(seconds=2)
+    await throttle.failed("AGAM", "10.0.0.1")  # names are case-insensitive
+    assert await throttle.wait_s("agam", "10.0.0.9") == 4
     # Many names from one address: the address is locked too.
     for i in range(12):
-        throttle.failed(f"nama{i}", "10.0.0.2")
-    assert throttle.wait_s("siapa-saja", "10.0.0.2") > 0
-    throttle.succeeded("agam")
-    assert throttle.wait_s("agam", "10.0.0.9") == 0
+        await throttle.failed(f"nama{i}", "10.0.0.2")
+    assert await throttle.wait_s("siapa-saja", "10.0.0.2") > 0
+    await throttle.succeeded("agam")
+    assert await throttle.wait_s("agam", "10.0.0.9") == 0
+    # An hour later the address's failures are forgotten (and their rows deleted).
+    now[0] += timedelta(hours=2)
+    await throttle.failed("lain", "10.0.0.3")
+    assert await throttle.wait_s("siapa-saja", "10.0.0.2") == 0
+    async with store.reader() as session:
+        keys = set(await session.scalars(select(LoginFailure.key)))
+    assert keys == {"n:lain", "a:10.0.0.3"}
+
+
+async def test_the_lock_is_shared_by_every_instance_and_counts_the_proxied_client(
+    settings: Settings, store: Store
+) -> None:
+    """Two gateways on one database behind a proxy: failures at one lock the other, for the
+    citizen's address named by the trusted proxy, not for the proxy itself."""
+    behind_proxy = settings.file.model_copy(
+        update={
+            "http": settings.file.http.model_copy(
+                update={"trusted_proxies": (ip_network("127.0.0.0/8"),)}
+            )
+        }
+    )
+    settings = Settings(settings.path, behind_proxy, settings.regions)
+    hashed = PasswordHasher().hash(PASSWORD)
+    async with store.transaction() as s:
+        s.add(Operator(name="agam", role="operator", region_code="AGAM", password_hash=hashed))
+    apps = [build_http_app(build_runtime(settings, store)) for _ in range(2)]
+    async with TestClient(TestServer(apps[0])) as one, TestClient(TestServer(apps[1])) as two:
+        attacker = {"X-Forwarded-For": "203.0.113.7"}
+        for i in range(11):
+            name = f"tebak{i}"
+            assert await login(one, name, "salah", headers=attacker) == 401
+        # The other instance refuses that address at once, whatever the account...
+        assert await login(two, "agam", headers=attacker) == 429
+        # ...while an operator behind the same proxy, at another address, signs in.
+        assert await login(two, "agam", headers={"X-Forwarded-For": "198.51.100.20"}) == 303
 
 
 async def test_password_work_is_bounded_and_off_the_loop() -> None:

@@ -234,3 +234,28 @@ async def test_one_instance_polls_the_other_stands_by_and_stops_at_once(
     await leader.stop()
     assert time.monotonic() - started < 1.0
     assert len(await resolved_replies(runtime)) == 1
+
+
+async def test_a_restarted_sandbox_with_its_reports_file_still_knows_every_report(
+    runtime: Runtime, tmp_path
+) -> None:
+    """`make run` twice: the second sandbox reads the first one's reports back, so the status
+    sync finds every forwarded complaint and stays healthy (in memory it would answer 404)."""
+    reports = tmp_path / "sandbox-lapor.jsonl"
+    sandbox, runner = await start_sandbox(reports_file=reports)
+    point_at(runtime, sandbox.url)
+    c = await forwarded(runtime)
+    await move(sandbox, c.lapor_tracking_id, "diverifikasi")
+    await runner.cleanup()
+
+    again, runner = await start_sandbox(reports_file=reports)
+    try:
+        point_at(runtime, again.url)
+        sync = StatusSync(runtime)
+        result = await sync.poll_once()
+        await sync.client.close()
+    finally:
+        await runner.cleanup()
+    assert result.refused == {} and result.checked == 1
+    assert runtime.health.components["status-sync"].ok
+    assert (await complaint(runtime, c.id)).lapor_status == "diverifikasi"

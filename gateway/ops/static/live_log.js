@@ -3,6 +3,8 @@
   const tbody = document.getElementById('log');
   const LABELS = JSON.parse(tbody.dataset.labels);
   const status = document.getElementById('sambungan');
+  // The column names, for the stacked rows a phone shows.
+  const HEADS = Array.from(document.querySelectorAll('table.daftar thead th'), (th) => th.textContent);
   const STATES = {
     open: 'Tersambung — entri baru tampil langsung.',
     connecting: 'Terputus — mencoba menyambung lagi… Entri yang terlewat akan menyusul.',
@@ -40,6 +42,7 @@
     cells.forEach((text, i) => {
       const td = document.createElement('td');
       td.textContent = text;
+      td.dataset.label = HEADS[i];
       if (i === 4) td.className = e.outcome;
       row.appendChild(td);
     });

@@ -11,7 +11,7 @@ halves (waiting since `received_at`, forwarded since `forwarded_at`) as index ra
 (region, status, received_at, id) index replaces (region, status), its prefix.
 
 Revision ID: 0012
-Revises: 0016
+Revises: 0015
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0016"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
