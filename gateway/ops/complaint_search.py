@@ -174,13 +174,17 @@ def keyset_query(f: Filters, where: list[ColumnElement[bool]]) -> Select[Any]:
     query = select(Complaint, Reporter).outerjoin(Reporter, Complaint.reporter_id == Reporter.id)
     if f.page is not None:
         ts, cid = f.page
+        # The bound on received_at alone lets both databases start the index range at the
+        # cursor; the OR then settles ties (PostgreSQL would otherwise scan from the top).
         if newest_first:
-            after = or_(
-                Complaint.received_at < ts, and_(Complaint.received_at == ts, Complaint.id < cid)
+            after = and_(
+                Complaint.received_at <= ts,
+                or_(Complaint.received_at < ts, Complaint.id < cid),
             )
         else:
-            after = or_(
-                Complaint.received_at > ts, and_(Complaint.received_at == ts, Complaint.id > cid)
+            after = and_(
+                Complaint.received_at >= ts,
+                or_(Complaint.received_at > ts, Complaint.id > cid),
             )
         where = [*where, after]
     if where:
