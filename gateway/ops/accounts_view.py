@@ -212,7 +212,7 @@ async def change_own_password(
     form = await request.post()
     current, new = str(form.get("current", "")), str(form.get("new", ""))
     address = request.remote or "-"
-    if console.throttle.wait_s(op.name, address) > 0:
+    if await console.throttle.wait_s(op.name, address) > 0:
         console.redirect(
             "/ops/account", op, "Terlalu banyak percobaan yang gagal. Coba lagi nanti.", error=True
         )
@@ -222,7 +222,7 @@ async def change_own_password(
     except Busy:
         console.redirect("/ops/account", op, BUSY, error=True)
     if not right:
-        console.throttle.failed(op.name, address)
+        await console.throttle.failed(op.name, address)
         console.redirect("/ops/account", op, "Kata sandi sekarang salah.", error=True)
     if new != str(form.get("confirm", "")):
         console.redirect(
@@ -268,7 +268,7 @@ async def _check_code(console: Console, request: web.Request, op: OperatorSessio
     to the account page with the error."""
     code = str((await request.post()).get("code", ""))
     address = request.remote or "-"
-    if console.throttle.wait_s(op.name, address) > 0:
+    if await console.throttle.wait_s(op.name, address) > 0:
         console.redirect(
             "/ops/account", op, "Terlalu banyak kode yang salah. Coba lagi nanti.", error=True
         )
@@ -278,7 +278,7 @@ async def _check_code(console: Console, request: web.Request, op: OperatorSessio
         step = totp.matching_step(secret, code) if secret else None
         if step is not None and await totp.use_step(session, me.id, step):
             return
-    console.throttle.failed(op.name, address)
+    await console.throttle.failed(op.name, address)
     console.redirect(
         "/ops/account",
         op,
