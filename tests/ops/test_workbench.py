@@ -12,6 +12,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select, update
 
+from gateway.ops import complaint_search
 from gateway.runtime import Runtime
 from gateway.settings import Settings
 from gateway.store.db import Store
@@ -135,7 +136,7 @@ async def test_search_filters_and_keyset_pages(console: tuple[TestClient, Runtim
 
 
 async def test_overdue_is_marked_counted_and_filtered(
-    console: tuple[TestClient, Runtime],
+    console: tuple[TestClient, Runtime], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     client, rt = console
     await rt.intake.submit(make_raw("AGAM jalan rusak sejak lama", received_at=LONG_AGO))
@@ -159,6 +160,10 @@ async def test_overdue_is_marked_counted_and_filtered(
         "AGM-000001",
         "SBY-000001",
     }
+    # The count stops at a cap, so a province with many late complaints costs the same.
+    monkeypatch.setattr(complaint_search, "OVERDUE_CAP", 1)
+    assert "Lebih dari 1 aduan terlambat" in await (await client.get("/ops/complaints")).text()
+    monkeypatch.undo()
     page = await (await client.get("/ops/complaints?region=SBY")).text()
     assert set(re.findall(r'href="/ops/complaints/([A-Z]+-\d+)"', page)) == {"SBY-000001"}
     # parse_qs keeps the bookmark readable: filters are plain query parameters.
