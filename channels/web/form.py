@@ -24,7 +24,7 @@ from channels.web.api import no_store
 from channels.web.idempotency import fingerprint, first_request
 from channels.web.ratelimit import RateLimiter
 from channels.web.schemas import EMAIL_CHARS, NAME_CHARS, PHONE_CHARS
-from gateway.http_common import client_address
+from gateway.http_common import NOT_FOUND_PAGE, client_address
 from gateway.intake import Outcome
 from gateway.runtime import Runtime
 from gateway.store.models import Complaint
@@ -53,6 +53,14 @@ def setup_templates(app: web.Application) -> None:
         app, loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=jinja2.select_autoescape()
     )
     env.filters["angka"] = messages.number
+    app[NOT_FOUND_PAGE] = not_found_page
+
+
+async def not_found_page(request: web.Request) -> web.Response:
+    """A citizen's mistyped or outdated link: say so in Indonesian, point to the form."""
+    return aiohttp_jinja2.render_template(
+        "not_found.html", request, {"path": request.path[:200]}, status=404
+    )
 
 
 class CitizenForm:
