@@ -197,26 +197,19 @@ class Console:
         password = str(form.get("password", ""))
         address = client_address(request, self.rt.settings.http.trusted_proxies)
         wait = await self.throttle.wait_s(name, address)
+        if wait <= 0 and not self.throttle.begin(name, address):
+            wait = 1.0  # a check for this account or address is under way: one at a time
         if wait > 0:
-            if self.throttle.first_refusal(name, address):
-                log.warning(
-                    "ops login refused: throttled",
-                    extra={"account": name, "address": address, "wait_s": math.ceil(wait)},
-                )
-            resp = self._login_page(
-                request,
-                429,
-                "Terlalu banyak percobaan masuk yang gagal. "
-                f"Coba lagi dalam {math.ceil(wait)} detik.",
-            )
-            resp.headers["Retry-After"] = str(math.ceil(wait))
-            return resp
+            return self._throttled(request, name, address, wait)
         try:
             account = await authenticate(self.rt.store, self.passwords, name, password)
+            if account is None:
+                await self.throttle.failed(name, address)
         except Busy:
             return self._login_page(request, 503, "Server sedang sibuk. Coba lagi sebentar lagi.")
+        finally:
+            self.throttle.end(name, address)
         if account is None:
-            await self.throttle.failed(name, address)
             # The name and address only: never the password that was tried.
             log.warning("ops login failed", extra={"account": name, "address": address})
             return self._login_page(request, 401, "Nama pengguna atau kata sandi salah.")
@@ -235,6 +228,22 @@ class Console:
         )
         resp.del_cookie(LOGIN_COOKIE, path="/ops")
         raise resp
+
+    def _throttled(
+        self, request: web.Request, name: str, address: str, wait: float
+    ) -> web.Response:
+        if self.throttle.first_refusal(name, address):
+            log.warning(
+                "ops login refused: throttled",
+                extra={"account": name, "address": address, "wait_s": math.ceil(wait)},
+            )
+        resp = self._login_page(
+            request,
+            429,
+            f"Terlalu banyak percobaan masuk yang gagal. Coba lagi dalam {math.ceil(wait)} detik.",
+        )
+        resp.headers["Retry-After"] = str(math.ceil(wait))
+        return resp
 
     async def logout(self, request: web.Request, op: OperatorSession) -> web.Response:
         await self.sessions.end(op.session_id)
