@@ -22,6 +22,13 @@ NOT_FOUND_PAGE = web.AppKey("not_found_page", Handler)
 MACHINE_PREFIXES = ("/api/", "/webhooks/", "/open311/", "/ops/", "/static/")
 MACHINE_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
+# Every HTML page: scripts and styles only from our own static files, nothing inline (an
+# injected <script> or style attribute does not run); the console adds frame-ancestors.
+PAGE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; base-uri 'none'; object-src 'none'; form-action 'self'"
+)
+
 # An HTTP error under /api/ as (code, pesan): Indonesian for the app's users, never
 # aiohttp's English reason phrase; `message` stays English.
 API_ERRORS: dict[int, tuple[str, str]] = {

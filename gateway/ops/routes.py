@@ -8,12 +8,14 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
+from gateway.http_common import PAGE_CSP
 from gateway.ops import workbench
 from gateway.ops.auth import Signer, load_secret
 from gateway.ops.views import Console
 from gateway.runtime import Runtime
 
 TEMPLATES = Path(__file__).parent / "templates"
+STATIC = Path(__file__).parent / "static"
 
 
 def register(rt: Runtime) -> None:
@@ -25,6 +27,7 @@ def register(rt: Runtime) -> None:
     page = console.page
     rt.routes.extend(
         [
+            web.static("/static/ops", STATIC),
             web.get("/ops/login", console.login_form),
             web.post("/ops/login", console.login),
             web.post("/ops/logout", page(console.logout)),
@@ -58,8 +61,7 @@ CONSOLE_HEADERS = {
     "Cache-Control": "no-store",
     "Pragma": "no-cache",
     "X-Frame-Options": "DENY",
-    "Content-Security-Policy": "frame-ancestors 'none'; base-uri 'none'; object-src 'none'; "
-    "form-action 'self'",
+    "Content-Security-Policy": f"{PAGE_CSP}; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
 }
