@@ -11,10 +11,11 @@ import asyncio
 import difflib
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import cache, partial
+from typing import Any
 
 from sqlalchemy import Connection, Select, bindparam, insert, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
@@ -33,7 +34,7 @@ from gateway.store.models import (
 )
 from gateway.store.models import Reporter as ReporterRow
 from normalizer import Normalized, RawMessage, Rejection, normalize
-from normalizer.types import Reporter
+from normalizer.types import Attachment, Channel, Location, Reporter
 
 
 class Outcome(StrEnum):
@@ -294,6 +295,7 @@ class Intake:
             "ingested_at": now,
             "meta": raw.meta,
             "attachments": [_attachment_json(a) for a in raw.attachments],
+            "location": location_json(raw.location),
         }
         complaint: Complaint | None = None
         if isinstance(verdict, Rejection):
@@ -422,6 +424,7 @@ class Intake:
             subject=norm.subject,
             text=norm.text,
             attachments=[_attachment_json(a) for a in raw.attachments],
+            location=location_json(raw.location),
             reporter_id=reporter_id,
             anonymous=norm.anonymous,
             confidential=norm.confidential,
@@ -634,7 +637,29 @@ def _fold(text: str) -> str:
     return " ".join(text.casefold().split())[:SIMILARITY_CHARS]
 
 
-def _attachment_json(a: object) -> dict[str, object]:
-    from dataclasses import asdict
+def location_json(location: Location | None) -> dict[str, Any] | None:
+    return asdict(location) if location is not None else None
 
-    return asdict(a)  # type: ignore[call-overload]
+
+def stored_raw(inbound: InboundMessage, region_hint: str | None) -> RawMessage:
+    """A stored message as a channel handed it in, routed to `region_hint` (an operator's
+    assignment turns an unrouted message into a complaint; the console checks it can)."""
+    where = inbound.location
+    return RawMessage(
+        channel=Channel(inbound.channel),
+        external_id=inbound.external_id,
+        sender=inbound.sender,
+        recipient=inbound.recipient,
+        text=inbound.text,
+        received_at=inbound.received_at,
+        meta=inbound.meta,
+        region_hint=region_hint,
+        sender_name=inbound.sender_name,
+        location=Location(where.get("lat"), where.get("long"), where.get("address"))
+        if where
+        else None,
+    )
+
+
+def _attachment_json(a: Attachment) -> dict[str, Any]:
+    return asdict(a)

@@ -22,14 +22,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway import events, replies
-from gateway.intake import Intake, forward_key, queue_forward
+from gateway.intake import Intake, forward_key, queue_forward, stored_raw
 from gateway.outbox import DEAD, DONE, make_due
 from gateway.queries import find_complaint
 from gateway.settings import Settings
 from gateway.store.db import Store
 from gateway.store.models import Complaint, InboundMessage, OutboxItem, utcnow
 from normalizer import Normalized, normalize
-from normalizer.types import Channel, RawMessage
 
 REVIEWABLE = ("pending_review",)
 REJECTABLE = ("pending_review", "failed")
@@ -165,17 +164,7 @@ async def _inbound_to_complaint(
         )
     if inbound.handled_at is not None:
         raise ReviewError(f"Pesan masuk #{inbound_id} sudah dibuang sebagai spam.")
-    raw = RawMessage(
-        channel=Channel(inbound.channel),
-        external_id=inbound.external_id,
-        sender=inbound.sender,
-        recipient=inbound.recipient,
-        text=inbound.text,
-        received_at=inbound.received_at,
-        meta=inbound.meta,
-        region_hint=region_code,
-        sender_name=inbound.sender_name,
-    )
+    raw = stored_raw(inbound, region_code)
     verdict = normalize(
         raw,
         settings.region_rules(),

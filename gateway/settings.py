@@ -18,11 +18,11 @@ from pydantic import Field, ValidationError, create_model, field_validator, mode
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from channels.open311.config import ServiceConfig, check_services
 from channels.registry import CHANNELS
 from gateway.config_base import Section, check_listen
 from gateway.lapor.config import LaporConfig
 from gateway.ops.config import OpsConfig
+from gateway.region_services import ServiceConfig, check_services
 from gateway.reply_policy import (
     ALL_NOTICES,
     EMAIL_DEFAULT,

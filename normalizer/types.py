@@ -50,6 +50,15 @@ class Reporter:
 
 
 @dataclass(frozen=True, slots=True)
+class Location:
+    """Where the problem is, as the channel gave it: coordinates, an address, or both."""
+
+    lat: float | None = None
+    long: float | None = None
+    address: str | None = None  # a street address or the place's name as the citizen sent it
+
+
+@dataclass(frozen=True, slots=True)
 class RawMessage:
     """What a channel hands to intake: the outside world, before any interpretation.
 
@@ -73,6 +82,7 @@ class RawMessage:
     # Channels that receive a structured identity (web form, JSON API) pass it here;
     # the normalizer still cleans it (phone to E.164, e-mail lower-cased).
     reporter: Reporter | None = None
+    location: Location | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,9 +13,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from normalizer.types import Channel, RawMessage
+
+if TYPE_CHECKING:
+    from gateway.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
 REGIONS_DIR = REPO / "config" / "regions"
@@ -229,3 +232,10 @@ async def pg_admin(base_url: str, sql: str) -> None:
         await conn.execute(sql)
     finally:
         await conn.close()
+
+
+def with_http(settings: Settings, **changes: object) -> Settings:
+    """The same settings with other [http] values (write_config fixes that section)."""
+    http = settings.file.http.model_validate({**settings.file.http.model_dump(), **changes})
+    settings.file = settings.file.model_copy(update={"http": http})
+    return settings

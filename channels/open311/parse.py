@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from channels.open311.config import LIST_DATATYPES, AttributeConfig, ServiceConfig
+from gateway.region_services import LIST_DATATYPES, AttributeConfig, ServiceConfig
 
 # Lengths the store keeps; longer values are refused, never cut.
 FIELD_LIMITS = {

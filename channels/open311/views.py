@@ -23,7 +23,6 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from channels.open311.config import DEFAULT_SERVICES, ServiceConfig
 from channels.open311.formats import FORMATS, render, render_errors
 from channels.open311.parse import (
     CONTROL_CHARS,
@@ -32,12 +31,15 @@ from channels.open311.parse import (
     parse_request,
 )
 from gateway import events
+from gateway.http_common import client_address
 from gateway.intake import IntakeResult, Outcome
+from gateway.ratelimit import RateLimiter
+from gateway.region_services import DEFAULT_SERVICES, ServiceConfig
 from gateway.runtime import Runtime
 from gateway.settings import ApiClientConfig, RegionConfig
 from gateway.store.db import StoreUnavailable
 from gateway.store.models import Complaint, InboundMessage, Open311Request, utcnow
-from normalizer.types import Attachment, Channel, RawMessage, Reporter
+from normalizer.types import Attachment, Channel, Location, RawMessage, Reporter
 
 log = logging.getLogger(__name__)
 
@@ -74,11 +76,18 @@ Handler = Callable[[web.Request, str], Awaitable[web.Response]]
 
 
 class Open311Error(Exception):
-    def __init__(self, status: int, *descriptions: str, reason: str | None = None):
+    def __init__(
+        self,
+        status: int,
+        *descriptions: str,
+        reason: str | None = None,
+        retry_after: int | None = None,
+    ):
         super().__init__(descriptions[0])
         self.status = status
         self.descriptions = list(descriptions)
         self.reason = reason  # for the ingestion log, when a known client was refused
+        self.retry_after = retry_after
 
 
 def w3c(moment: datetime, zone: ZoneInfo) -> str:
@@ -149,6 +158,8 @@ class Open311Api:
         self.cfg = rt.settings.channels.open311
         self.zone = ZoneInfo(rt.settings.gateway.timezone)
         self.changeset = _changeset(rt)
+        # The same budget as the JSON API: per key, and per address for missing/wrong keys.
+        self.limiter = RateLimiter(rt.settings.http.rate_limit_per_minute)
         # One resend check per (client, device) at a time: two copies sent at once must
         # not both miss the earlier one.
         self._device_locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
@@ -186,7 +197,10 @@ class Open311Api:
             try:
                 return await handler(request, fmt)
             except Open311Error as e:
-                return render_errors(fmt, e.status, e.descriptions)
+                resp = render_errors(fmt, e.status, e.descriptions)
+                if e.retry_after is not None:
+                    resp.headers["Retry-After"] = str(e.retry_after)
+                return resp
             except (StoreUnavailable, OSError, OperationalError, InterfaceError) as e:
                 # Reads do not go through store.transaction(); a down store is 503 for them too.
                 log.warning("open311: store unavailable", extra={"error": type(e).__name__})
@@ -320,6 +334,7 @@ class Open311Api:
         for k, v in fields:
             first.setdefault(k, v)
         client = self._client(first.get("api_key", "").strip())
+        self._within_budget(request, client)
         if client is None:
             raise Open311Error(403, "api_key tidak ada atau salah (missing or invalid api_key)")
         try:
@@ -328,6 +343,20 @@ class Open311Api:
             if e.reason:
                 await self._refused(client, e.reason)
             raise
+
+    def _within_budget(self, request: web.Request, client: ApiClientConfig | None) -> None:
+        if client is not None:
+            bucket = f"key:{client.name}"
+        else:
+            bucket = f"addr:{client_address(request, self.settings.http.trusted_proxies)}"
+        allowed, retry_after = self.limiter.allow(bucket)
+        if not allowed:
+            raise Open311Error(
+                429,
+                f"Terlalu banyak permintaan. Coba lagi dalam {retry_after} detik "
+                f"(rate limit exceeded; retry in {retry_after} s)",
+                retry_after=retry_after,
+            )
 
     async def _create(
         self,
@@ -416,6 +445,11 @@ class Open311Api:
             category_hint=req.service.category,
             reporter=Reporter(name=req.name, phone=req.phone, email=req.email),
             meta={"client": client.name, "service_code": req.service.code},
+            location=(
+                Location(lat=req.lat, long=req.long, address=req.address_string)
+                if req.lat is not None or req.address_string
+                else None
+            ),
         )
 
         async def keep_request(session: AsyncSession, result: IntakeResult) -> None:

@@ -21,13 +21,13 @@ from sqlalchemy import select
 
 from channels.web import messages
 from channels.web.idempotency import first_request, same_request
-from channels.web.ratelimit import RateLimiter
 from channels.web.schemas import ComplaintIn
 from gateway import events
 from gateway.http_common import client_address, json_error
 from gateway.intake import IntakeResult, Outcome
 from gateway.jsonutil import to_json
 from gateway.queries import public_status_json
+from gateway.ratelimit import RateLimiter
 from gateway.runtime import Runtime
 from gateway.settings import ApiClientConfig
 from gateway.store.models import Complaint

@@ -22,10 +22,10 @@ from sqlalchemy import select
 from channels.web import messages
 from channels.web.api import no_store
 from channels.web.idempotency import fingerprint, first_request
-from channels.web.ratelimit import RateLimiter
 from channels.web.schemas import EMAIL_CHARS, NAME_CHARS, PHONE_CHARS
 from gateway.http_common import NOT_FOUND_PAGE, client_address
 from gateway.intake import Outcome
+from gateway.ratelimit import RateLimiter
 from gateway.runtime import Runtime
 from gateway.store.models import Complaint
 from normalizer.phone import to_e164

@@ -17,6 +17,7 @@ from gateway.cli.operator import operator
 from gateway.cli.outbox import outbox
 from gateway.cli.purge import purge
 from gateway.cli.reload import reload
+from gateway.cli.report import report
 from gateway.cli.serve import check_config, serve
 from gateway.cli.stats import stats
 
@@ -47,6 +48,7 @@ for command in (serve, check_config, db, complaints, log_cmd, stats, operator, o
     cli.add_command(command)
 cli.add_command(reload)
 cli.add_command(purge)
+cli.add_command(report)
 db.add_command(backup)
 db.add_command(restore)
 

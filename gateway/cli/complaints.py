@@ -60,7 +60,10 @@ def list_cmd(
                 where=calendar.overdue_clause(now) if overdue else None,
             )
         if as_json:
-            out = [complaint_json(c, r) | {"sla": calendar.sla_json(c, now)} for c, r in rows]
+            out = [
+                complaint_json(c, r) | {"sla": calendar.sla_json(c, now), "location": c.location}
+                for c, r in rows
+            ]
             click.echo(to_json(out))
             return
         zone = ZoneInfo(ctx.settings.gateway.timezone)
@@ -87,7 +90,7 @@ def show_cmd(ctx: CliContext, id_or_ref: str, as_json: bool) -> None:
             found = await find_complaint(session, id_or_ref)
         if found is None:
             fail(f"no complaint {id_or_ref!r}")
-        data = complaint_json(*found)
+        data = complaint_json(*found) | {"location": found[0].location}
         if as_json:
             click.echo(to_json(data))
             return

@@ -7,7 +7,7 @@ adapter turns its transport's failures into `RetryableError` or `PermanentError`
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class LaporError(Exception):
@@ -53,6 +53,7 @@ class Report:
     confidential: bool
     reporter: ReportIdentity | None
     attachments: tuple[str, ...] = ()  # file names only; files stay with us
+    location: dict[str, Any] | None = None  # {"lat", "long", "address"} where the channel gave it
 
 
 class LaporClient(Protocol):

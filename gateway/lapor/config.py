@@ -24,6 +24,10 @@ REPORT_FIELDS = frozenset(
         "reporter.email",
         "reporter.twitter",
         "attachments",
+        "location",
+        "location.lat",
+        "location.long",
+        "location.address",
     }
 )
 

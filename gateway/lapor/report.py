@@ -36,6 +36,7 @@ def build_report(complaint: Complaint, reporter: ReporterRow | None, institution
         confidential=complaint.confidential,
         reporter=identity,
         attachments=tuple(str(a.get("filename", "")) for a in complaint.attachments),
+        location=complaint.location,
     )
 
 
@@ -49,7 +50,7 @@ def report_json(report: Report) -> dict[str, Any]:
             "email": report.reporter.email,
             "twitter": report.reporter.twitter,
         }
-    return {
+    body: dict[str, Any] = {
         "ref": report.complaint_id,
         "tracking_ref": report.tracking_ref,
         "region": report.region_code,
@@ -64,3 +65,6 @@ def report_json(report: Report) -> dict[str, Any]:
         "reporter": reporter,
         "attachments": list(report.attachments),
     }
+    if report.location is not None:  # only where a channel gave one: agency APIs stay as they were
+        body["location"] = report.location
+    return body

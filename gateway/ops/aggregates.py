@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from gateway.settings import Settings
 from gateway.sla import WorkingDays
@@ -57,6 +58,14 @@ def _median(values: list[float]) -> float | None:
     return round(statistics.median(values), 1) if values else None
 
 
+def period_clause(period: Period, region: str | None) -> list[ColumnElement[bool]]:
+    """Complaints received in `period` (of `region`, when given)."""
+    where = [Complaint.received_at >= period.since, Complaint.received_at < period.until]
+    if region:
+        where.append(Complaint.region_code == region)
+    return where
+
+
 async def _complaint_rows(session: AsyncSession, period: Period, region: str | None) -> list[Any]:
     query = select(
         Complaint.region_code,
@@ -65,19 +74,17 @@ async def _complaint_rows(session: AsyncSession, period: Period, region: str | N
         Complaint.lapor_status,
         Complaint.received_at,
         Complaint.forwarded_at,
-    ).where(Complaint.received_at >= period.since, Complaint.received_at < period.until)
-    if region:
-        query = query.where(Complaint.region_code == region)
+    ).where(*period_clause(period, region))
     return list((await session.execute(query)).all())
 
 
-def _region_row(code: str, name: str, rows: list[Any], cal: WorkingDays, now: datetime) -> dict:
+def measures(rows: list[Any], cal: WorkingDays, now: datetime) -> dict[str, Any]:
+    """The province table's figures over any set of complaints (a region, a channel, a
+    category, a whole report): rows need status, lapor_status, received_at, forwarded_at."""
     forwarded = [r for r in rows if r.forwarded_at is not None]
     on_time = [r for r in forwarded if cal.on_time(r)]
     hours = [(r.forwarded_at - r.received_at).total_seconds() / 3600 for r in forwarded]
     return {
-        "region": code,
-        "name": name,
         "received": len(rows),
         "forwarded": len(forwarded),
         "pending_review": sum(r.status == "pending_review" for r in rows),
@@ -89,6 +96,20 @@ def _region_row(code: str, name: str, rows: list[Any], cal: WorkingDays, now: da
     }
 
 
+def regions_table(
+    settings: Settings, rows: list[Any], cal: WorkingDays, now: datetime, region: str | None
+) -> list[dict[str, Any]]:
+    """One row per configured region (or the one given), every region even when empty."""
+    by_region: dict[str, list[Any]] = defaultdict(list)
+    for row in rows:
+        by_region[row.region_code].append(row)
+    return [
+        {"region": r.code, "name": r.name} | measures(by_region.get(r.code, []), cal, now)
+        for r in sorted(settings.regions.values(), key=lambda r: r.name)
+        if region is None or r.code == region
+    ]
+
+
 async def region_summary(
     session: AsyncSession,
     settings: Settings,
@@ -96,17 +117,8 @@ async def region_summary(
     period: Period,
     region: str | None = None,
 ) -> list[dict[str, Any]]:
-    """One row per configured region (or the one given), every region even when empty."""
-    now = utcnow()
-    by_region: dict[str, list[Any]] = defaultdict(list)
-    for row in await _complaint_rows(session, period, region):
-        by_region[row.region_code].append(row)
-    regions = sorted(settings.regions.values(), key=lambda r: r.name)
-    return [
-        _region_row(r.code, r.name, by_region.get(r.code, []), cal, now)
-        for r in regions
-        if region is None or r.code == region
-    ]
+    rows = await _complaint_rows(session, period, region)
+    return regions_table(settings, rows, cal, utcnow(), region)
 
 
 async def charts_data(

@@ -35,7 +35,6 @@ from gateway.store.models import LoginFailure, Operator, utcnow
 from gateway.store.models import OperatorSession as SessionRow
 
 COOKIE = "lapor_ops"
-MIN_PASSWORD = 8
 _hasher = PasswordHasher()
 # Verifying against a dummy hash makes an unknown name cost as much as a wrong password.
 _DUMMY_HASH = _hasher.hash(secrets.token_hex(8))
@@ -89,15 +88,16 @@ class Signer:
     def check_csrf(self, cookie: str, token: object) -> bool:
         return bool(cookie) and hmac.compare_digest(self.csrf_token(cookie), str(token or ""))
 
-    def dump(self, data: dict[str, Any]) -> str:
+    def dump(self, data: dict[str, Any], purpose: bytes = b"flash") -> str:
+        """Signed (not secret) data; `purpose` keeps a flash from passing as anything else."""
         payload = base64.urlsafe_b64encode(json.dumps(data, ensure_ascii=False).encode())
-        return f"{payload.decode()}.{self.mac(b'flash:' + payload)}"
+        return f"{payload.decode()}.{self.mac(purpose + b':' + payload)}"
 
-    def load(self, value: str | None) -> dict[str, Any] | None:
+    def load(self, value: str | None, purpose: bytes = b"flash") -> dict[str, Any] | None:
         if not value or "." not in value:
             return None
         payload, _, mac = value.rpartition(".")
-        if not hmac.compare_digest(self.mac(b"flash:" + payload.encode()), mac):
+        if not hmac.compare_digest(self.mac(purpose + b":" + payload.encode()), mac):
             return None
         try:
             data = json.loads(base64.urlsafe_b64decode(payload))

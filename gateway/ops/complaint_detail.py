@@ -15,13 +15,37 @@ from aiohttp import web
 from sqlalchemy import select
 
 from gateway.ops.auth import OperatorSession
-from gateway.ops.labels import CATEGORY_LABELS, CHANNEL_LABELS, describe_event
+from gateway.ops.labels import CATEGORY_LABELS, CHANNEL_LABELS, describe_event, error_words
 from gateway.ops.views import STATUS_LABELS, Console
 from gateway.queries import find_complaint
 from gateway.store.models import Complaint, ComplaintNote, Event
 
 MAX_NOTE_CHARS = 4000
 TIMELINE_LIMIT = 500
+
+
+def location_view(stored: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Where the problem is, as the channel gave it, with plain links to a map: nothing
+    is embedded, so no request leaves for a map server unless the operator clicks."""
+    if not stored:
+        return None
+    lat, long = stored.get("lat"), stored.get("long")
+    point = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (lat, long))
+    links = []
+    if point:
+        la, lo = f"{lat:.6f}", f"{long:.6f}"
+        links = [
+            (
+                "Buka di OpenStreetMap",
+                f"https://www.openstreetmap.org/?mlat={la}&mlon={lo}#map=17/{la}/{lo}",
+            ),
+            ("Buka di aplikasi peta", f"geo:{la},{lo}"),
+        ]
+    return {
+        "address": stored.get("address"),
+        "point": f"{lat:.6f}, {long:.6f}" if point else None,
+        "links": links,
+    }
 
 
 def _size(n: int) -> str:
@@ -106,7 +130,8 @@ async def detail_page(console: Console, request: web.Request, op: OperatorSessio
         channel_label=CHANNEL_LABELS.get(c.channel, c.channel),
         category_label=CATEGORY_LABELS.get(c.category, c.category),
         status_label=STATUS_LABELS.get(c.status, c.status),
-        status_reason=c.status_reason,
+        # A failed forward keeps the adapter's error (English, for logs): said in words.
+        status_reason=error_words(c.status_reason) if c.status == "failed" else c.status_reason,
         lapor_status=c.lapor_status,
         lapor_sync_error=c.lapor_sync_error,
         attachments=[
@@ -123,6 +148,7 @@ async def detail_page(console: Console, request: web.Request, op: OperatorSessio
         followup_due=followup.strftime("%d-%m-%Y %H:%M") if followup else None,
         forwarded=when(c.forwarded_at) if c.forwarded_at else None,
         linked=linked,
+        location=location_view(c.location),
         timeline=timeline,
         note_max=MAX_NOTE_CHARS,
         self_url=f"/ops/complaints/{quote(c.tracking_ref)}",

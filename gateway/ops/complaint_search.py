@@ -22,6 +22,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from gateway.ops.auth import OperatorSession
 from gateway.ops.labels import CATEGORY_LABELS, CHANNEL_LABELS
+from gateway.ops.text_search import text_condition
 from gateway.ops.views import STATUS_LABELS, Console
 from gateway.store.models import Complaint, Reporter, utcnow
 
@@ -130,25 +131,24 @@ def parse_filters(query: Any, op: OperatorSession, regions: set[str]) -> Filters
     return f
 
 
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def conditions(
-    f: Filters, scope: str | None, zone: ZoneInfo, overdue: ColumnElement[bool]
+    f: Filters,
+    scope: str | None,
+    zone: ZoneInfo,
+    overdue: ColumnElement[bool],
+    text_match: ColumnElement[bool] | None,
 ) -> list[ColumnElement[bool]]:
+    """`text_match`: the condition for `f.q` on text and subject (text_search)."""
     where: list[ColumnElement[bool]] = []
     region = scope or f.region
     if region:
         where.append(Complaint.region_code == region)
-    if f.q:
+    if f.q and text_match is not None:
         where.append(
             or_(
                 Complaint.tracking_ref == f.q.upper(),
                 Complaint.lapor_tracking_id == f.q,
-                Complaint.text.ilike(_like(f.q), escape="\\"),
-                Complaint.subject.ilike(_like(f.q), escape="\\"),
+                text_match,
             )
         )
     if f.status:
@@ -197,9 +197,11 @@ async def complaints_page(
     f = parse_filters(request.query, op, set(console.rt.settings.regions))
     now = utcnow()
     overdue = console.calendar.overdue_clause(now)
-    where = conditions(f, op.scope, console.zone, overdue)
     scope_where = [Complaint.region_code == op.scope] if op.scope else []
     async with console.rt.store.reader() as session:
+        sqlite = not console.rt.store.is_postgres
+        text_match = await text_condition(session, f.q, sqlite=sqlite) if f.q else None
+        where = conditions(f, op.scope, console.zone, overdue, text_match)
         rows = (await session.execute(keyset_query(f, where))).all()
         overdue_total = await session.scalar(
             select(func.count()).select_from(Complaint).where(overdue, *scope_where)

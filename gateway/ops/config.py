@@ -13,3 +13,6 @@ class OpsConfig(Section):
     # unset, a random secret is kept in data_dir/ops_secret.
     session_secret: str | None = Field(default=None, min_length=32)
     session_hours: float = Field(default=10.0, gt=0)
+    # How often an open console page asks for the counts in its menu (waiting for review,
+    # unhandled inbox messages).
+    counts_refresh_s: float = Field(default=10.0, ge=1, le=3600)

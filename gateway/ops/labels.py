@@ -57,7 +57,8 @@ def error_words(error: str | None) -> str:
         return "-"
     for pattern, words in _ERRORS:
         if pattern.search(error):
-            return f"{words}. Rincian: {error}"
+            end = "" if words.endswith(("!", ".")) else "."
+            return f"{words}{end} Rincian: {error}"
     return f"Gagal terkirim. Rincian: {error}"
 
 

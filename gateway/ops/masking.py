@@ -9,6 +9,7 @@ three digits.
 from __future__ import annotations
 
 import re
+from typing import Protocol
 
 from normalizer.phone import to_e164
 
@@ -60,3 +61,27 @@ def mask_sender(sender: str) -> str:
         return mask_phone(sender) or ""
     # Twitter handles and API client names are public; digits in them are not.
     return mask_digits(sender)
+
+
+class Identity(Protocol):
+    name: str | None
+    phone: str | None
+    email: str | None
+    twitter_handle: str | None
+
+
+def reporter_text(reporter: Identity | None, *, anonymous: bool, full: bool) -> str:
+    """The reporter in one line: in full when `full` (a region's own operator), else
+    masked; an anonymous reporter is never shown. Twitter handles are public."""
+    if reporter is None:
+        return "-"
+    if anonymous:
+        return "Dirahasiakan (anonim)"
+    r = reporter
+    parts = [
+        r.name if full else mask_name(r.name),
+        r.phone if full else mask_phone(r.phone),
+        r.email if full else mask_email(r.email),
+        f"@{r.twitter_handle.lstrip('@')}" if r.twitter_handle else None,
+    ]
+    return ", ".join(p for p in parts if p) or "-"

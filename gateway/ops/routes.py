@@ -9,7 +9,7 @@ import jinja2
 from aiohttp import web
 
 from gateway.http_common import PAGE_CSP
-from gateway.ops import workbench
+from gateway.ops import accounts_view, workbench
 from gateway.ops.auth import Signer, load_secret
 from gateway.ops.views import Console
 from gateway.runtime import Runtime
@@ -27,12 +27,14 @@ def register(rt: Runtime) -> None:
     page = console.page
     rt.routes.extend(
         [
-            web.static("/static/ops", STATIC),
             web.get("/ops/login", console.login_form),
             web.post("/ops/login", console.login),
+            web.post("/ops/login/totp", console.login_totp),
             web.post("/ops/logout", page(console.logout)),
             web.get("/ops/", page(console.log_page)),
-            web.get("/ops/events/stream", page(console.event_stream)),
+            web.get("/ops/events/stream", page(console.event_stream, counts=False)),
+            web.get("/ops/counts", page(console.counts, counts=False)),
+            web.static("/ops/static", STATIC),
             web.get("/ops/inbox", page(console.inbox)),
             web.get("/ops/review", page(console.review_page)),
             web.post("/ops/complaints/{id}/approve", page(console.approve)),
@@ -43,6 +45,7 @@ def register(rt: Runtime) -> None:
         ]
     )
     rt.routes.extend(workbench.routes(console))
+    rt.routes.extend(accounts_view.routes(console))
 
     rt.app_setups.append(add_templates)
     rt.app_setups.append(lambda app: add_lifecycle(app, console))
@@ -61,6 +64,7 @@ CONSOLE_HEADERS = {
     "Cache-Control": "no-store",
     "Pragma": "no-cache",
     "X-Frame-Options": "DENY",
+    # Scripts and styles only from our own static files: nothing inline, nothing from elsewhere.
     "Content-Security-Policy": f"{PAGE_CSP}; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",

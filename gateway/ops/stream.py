@@ -90,7 +90,7 @@ def reason_text(kind: str, outcome: str, reason: str | None) -> str:
         target = "LAPOR!" if kind == "forward" else "pelapor"
         if m := _HTTP_STATUS.search(reason):
             return f"Gagal mengirim ke {target}: dijawab HTTP {m.group(1)}"
-        return f"Gagal mengirim ke {target}; rinciannya di halaman outbox"
+        return f"Gagal mengirim ke {target}; rinciannya di halaman Kotak keluar"
     return reason
 
 

@@ -12,7 +12,9 @@ import json
 import logging
 import math
 import secrets
+import time
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
@@ -23,7 +25,8 @@ from sqlalchemy import func, or_, select
 
 from gateway import events, review
 from gateway.http_common import client_address
-from gateway.ops import stream
+from gateway.intake import stored_raw
+from gateway.ops import stream, totp
 from gateway.ops.auth import (
     COOKIE,
     Busy,
@@ -34,13 +37,12 @@ from gateway.ops.auth import (
     Signer,
     authenticate,
 )
-from gateway.ops.masking import mask_email, mask_name, mask_phone, mask_sender
+from gateway.ops.masking import mask_sender, reporter_text
 from gateway.queries import list_complaints
 from gateway.runtime import Runtime
 from gateway.sla import working_days
-from gateway.store.models import Complaint, InboundMessage, Reporter
+from gateway.store.models import Complaint, InboundMessage, Operator, Reporter
 from normalizer import Normalized, normalize
-from normalizer.types import Channel, RawMessage
 
 STATUS_LABELS = {
     "pending_review": "Perlu ditinjau",
@@ -51,8 +53,11 @@ STATUS_LABELS = {
     "closed": "Selesai",
 }
 INBOX_PAGE = 50
+TOTP_LOGIN_S = 300  # how long the code step of a login stays open after the password
 FLASH_COOKIE = "lapor_ops_flash"
 LOGIN_COOKIE = "lapor_ops_login"
+# The menu's counts for the page being rendered (each request runs in its own task).
+NAV_COUNTS: ContextVar[dict[str, int] | None] = ContextVar("nav_counts", default=None)
 
 log = logging.getLogger(__name__)
 
@@ -67,13 +72,18 @@ class Console:
         self.sessions = Sessions(rt.store, rt.settings.file.ops.session_hours * 3600)
         self.passwords = PasswordWork()
         self.throttle = LoginThrottle(rt.store)
+        self.totp_key = totp.TotpKey(signer.secret)
         # Set on shutdown: open live-log streams end at once instead of holding the stop.
         self.stopping = asyncio.Event()
         self.calendar = working_days(rt.settings)
 
     # -- plumbing ---------------------------------------------------------------------
 
-    def page(self, handler: Page) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    def page(
+        self, handler: Page, *, counts: bool = True
+    ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        """`counts`: a page with the menu, whose counts are read before it renders."""
+
         async def wrapped(request: web.Request) -> web.StreamResponse:
             cookie = request.cookies.get(COOKIE, "")
             op = await self.sessions.load(cookie)
@@ -83,9 +93,27 @@ class Console:
                 form = await request.post()
                 if not self.signer.check_csrf(cookie, form.get("csrf")):
                     raise web.HTTPForbidden(text="Sesi tidak sah. Muat ulang halaman.")
+            elif counts:
+                NAV_COUNTS.set(await self.nav_counts(op))
             return await handler(request, op)
 
         return wrapped
+
+    async def nav_counts(self, op: OperatorSession) -> dict[str, int]:
+        """What waits for this operator: complaints to review, inbox messages unhandled."""
+        review_query = select(func.count()).where(Complaint.status == "pending_review")
+        if op.scope:
+            review_query = review_query.where(Complaint.region_code == op.scope)
+        inbox_query = select(func.count()).select_from(self._inbox_query(op, False).subquery())
+        async with self.rt.store.reader() as session:
+            return {
+                "review": await session.scalar(review_query) or 0,
+                "inbox": await session.scalar(inbox_query) or 0,
+            }
+
+    async def counts(self, request: web.Request, op: OperatorSession) -> web.Response:
+        """`/ops/counts`: the menu's counts, polled by static/nav_counts.js."""
+        return web.json_response(await self.nav_counts(op))
 
     def render(
         self, name: str, request: web.Request, op: OperatorSession | None, **ctx: Any
@@ -102,6 +130,8 @@ class Console:
             flash=flash and flash.get("m"),
             flash_kind="galat" if flash and flash.get("k") == "galat" else "ok",
             zone_name=self.rt.settings.gateway.timezone,
+            nav_counts=NAV_COUNTS.get(),
+            counts_refresh_s=self.rt.settings.file.ops.counts_refresh_s,
         )
         resp = aiohttp_jinja2.render_template(name, request, ctx)
         if FLASH_COOKIE in request.cookies:
@@ -128,18 +158,7 @@ class Console:
         return regions if op.is_admin else [r for r in regions if r.code == op.region]
 
     def reporter_text(self, op: OperatorSession, c: Complaint, r: Reporter | None) -> str:
-        if r is None:
-            return "-"
-        if c.anonymous:
-            return "Dirahasiakan (anonim)"
-        show = not op.is_admin
-        parts = [
-            r.name if show else mask_name(r.name),
-            r.phone if show else mask_phone(r.phone),
-            r.email if show else mask_email(r.email),
-            f"@{r.twitter_handle.lstrip('@')}" if r.twitter_handle else None,
-        ]
-        return ", ".join(p for p in parts if p) or "-"
+        return reporter_text(r, anonymous=c.anonymous, full=not op.is_admin)
 
     def local_time(self, ts: datetime, fmt: str = "%d-%m-%Y %H:%M") -> str:
         return ts.astimezone(self.zone).strftime(fmt)
@@ -166,7 +185,7 @@ class Console:
     # -- sign in ----------------------------------------------------------------------
 
     def _login_page(
-        self, request: web.Request, status: int = 200, error: str | None = None
+        self, request: web.Request, status: int = 200, error: str | None = None, **ctx: Any
     ) -> web.Response:
         """The form carries a CSRF token bound to a random cookie set with it."""
         nonce = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(16)
@@ -176,6 +195,7 @@ class Console:
             None,
             error=error,
             csrf=self.signer.csrf_token("login:" + nonce),
+            **ctx,
         )
         resp.set_status(status)
         resp.set_cookie(LOGIN_COOKIE, nonce, httponly=True, samesite="Strict", path="/ops")
@@ -213,8 +233,81 @@ class Console:
             # The name and address only: never the password that was tried.
             log.warning("ops login failed", extra={"account": name, "address": address})
             return self._login_page(request, 401, "Nama pengguna atau kata sandi salah.")
+        if account.totp_enabled_at is not None:
+            # The password was right; the session starts only after the code.
+            pending = {"o": account.id, "u": name, "n": nonce, "e": time.time() + TOTP_LOGIN_S}
+            return self._login_page(
+                request, step="totp", pending=self.signer.dump(pending, b"totp-login")
+            )
         await self.throttle.succeeded(name)
-        log.info("ops login", extra={"account": name, "address": address})
+        return await self._signed_in(account, address)
+
+    async def login_totp(self, request: web.Request) -> web.Response:
+        """The second step for an account with a second factor: the 6-digit code."""
+        form = await request.post()
+        nonce = request.cookies.get(LOGIN_COOKIE, "")
+        pending_value = str(form.get("pending", ""))
+        pending = self.signer.load(pending_value, b"totp-login")
+        if (
+            not nonce
+            or not self.signer.check_csrf("login:" + nonce, form.get("csrf"))
+            or pending is None
+            or pending.get("n") != nonce
+            or float(pending.get("e", 0)) < time.time()
+        ):
+            return self._login_page(
+                request, 403, "Waktu memasukkan kode habis. Masuk lagi dengan kata sandi."
+            )
+        name = str(pending.get("u", ""))
+        address = client_address(request, self.rt.settings.http.trusted_proxies)
+        wait = await self.throttle.wait_s(name, address)
+        if wait > 0:
+            return self._throttled(request, name, address, wait, step="totp", pending=pending_value)
+        account = await self._use_totp_code(int(pending.get("o", 0)), str(form.get("code", "")))
+        if account is None:
+            await self.throttle.failed(name, address)
+            log.warning("ops login failed: wrong code", extra={"account": name, "address": address})
+            return self._login_page(
+                request,
+                401,
+                "Kode salah, kedaluwarsa, atau sudah dipakai. Masukkan kode yang sedang "
+                "tampil di aplikasi autentikator Anda.",
+                step="totp",
+                pending=pending_value,
+            )
+        await self.throttle.succeeded(name)
+        return await self._signed_in(account, address)
+
+    async def _use_totp_code(self, operator_id: int, code: str) -> Operator | None:
+        async with self.rt.store.transaction() as session:
+            account = await session.get(Operator, operator_id)
+            if account is None or account.disabled_at or not account.totp_secret:
+                return None
+            secret = self.totp_key.open(account.totp_secret)
+            step = totp.matching_step(secret, code) if secret else None
+            if step is None or not await totp.use_step(session, account.id, step):
+                return None
+            return account
+
+    def _throttled(
+        self, request: web.Request, name: str, address: str, wait: float, **ctx: Any
+    ) -> web.Response:
+        if self.throttle.first_refusal(name, address):
+            log.warning(
+                "ops login refused: throttled",
+                extra={"account": name, "address": address, "wait_s": math.ceil(wait)},
+            )
+        resp = self._login_page(
+            request,
+            429,
+            f"Terlalu banyak percobaan masuk yang gagal. Coba lagi dalam {math.ceil(wait)} detik.",
+            **ctx,
+        )
+        resp.headers["Retry-After"] = str(math.ceil(wait))
+        return resp
+
+    async def _signed_in(self, account: Operator, address: str) -> NoReturn:
+        log.info("ops login", extra={"account": account.name, "address": address})
         token = await self.sessions.start(account.id)
         resp = web.HTTPSeeOther("/ops/")
         resp.set_cookie(
@@ -312,17 +405,7 @@ class Console:
         regions = self.rt.settings.region_rules()
         if not regions:
             return "Belum ada wilayah."
-        raw = RawMessage(
-            channel=Channel(m.channel),
-            external_id=m.external_id,
-            sender=m.sender,
-            recipient=m.recipient,
-            text=m.text,
-            received_at=m.received_at,
-            meta=m.meta,
-            region_hint=m.region_code or regions[0].code,
-            sender_name=m.sender_name,
-        )
+        raw = stored_raw(m, m.region_code or regions[0].code)
         verdict = normalize(
             raw,
             regions,

@@ -8,7 +8,7 @@ from functools import partial
 
 from aiohttp import web
 
-from gateway.ops import complaint_detail, complaint_search, monitoring, outbox_view
+from gateway.ops import complaint_detail, complaint_search, monitoring, outbox_view, report_page
 from gateway.ops.auth import OperatorSession
 from gateway.ops.views import Console
 
@@ -26,6 +26,7 @@ def routes(console: Console) -> list[web.RouteDef]:
         web.post(f"/ops/complaints/{ref}/notes", page(complaint_detail.add_note)),
         web.get("/ops/stats", page(monitoring.stats_page)),
         web.get("/ops/province", page(monitoring.province_page)),
+        web.get("/ops/reports", page(report_page.reports_page)),
         web.get("/ops/outbox", page(outbox_view.outbox_page)),
         web.post("/ops/outbox/{id:[0-9]{1,12}}/retry", page(outbox_view.retry)),
         web.post(f"/ops/outbox/unknown/{ref}", page(outbox_view.close_or_resend)),

@@ -96,6 +96,7 @@ class InboundMessage(Base):
     complaint_id: Mapped[str | None] = mapped_column(String(36))
     meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
     attachments: Mapped[list[Any]] = mapped_column(default=list)
+    location: Mapped[dict[str, Any] | None]  # normalizer.types.Location as JSON
     # An unrouted/rejected message an operator dealt with (made a complaint, or dismissed
     # with a reason): it leaves the console's inbox and keeps its history.
     handled_at: Mapped[datetime | None]
@@ -120,7 +121,6 @@ class Reporter(Base):
 class Complaint(Base):
     __tablename__ = "complaints"
     __table_args__ = (
-        Index("ix_complaints_region_status", "region_code", "status"),
         # 0002: the possible-duplicate check and the console's lists at scale
         Index("ix_complaints_reporter_id", "reporter_id"),
         Index("ix_complaints_created_at", "created_at"),
@@ -131,6 +131,12 @@ class Complaint(Base):
         Index("ix_complaints_status_received", "status", "received_at", "id"),
         Index("ix_complaints_lapor_tracking_id", "lapor_tracking_id"),
         Index("ix_complaints_possible_duplicate_of", "possible_duplicate_of"),
+        # 0012: both halves of "overdue" as index ranges, per region and for all. Free text
+        # has a trigram index there too (SQLite: the FTS5 table complaints_fts; PostgreSQL:
+        # pg_trgm), outside this model.
+        Index("ix_complaints_status_forwarded", "status", "forwarded_at"),
+        Index("ix_complaints_region_status_received", "region_code", "status", "received_at", "id"),
+        Index("ix_complaints_region_status_forwarded", "region_code", "status", "forwarded_at"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -143,6 +149,7 @@ class Complaint(Base):
     subject: Mapped[str] = mapped_column(String(200))
     text: Mapped[str] = mapped_column(Text)
     attachments: Mapped[list[Any]] = mapped_column(default=list)
+    location: Mapped[dict[str, Any] | None]  # normalizer.types.Location as JSON
     reporter_id: Mapped[int | None] = mapped_column(ForeignKey("reporters.id"))
     anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
     confidential: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -260,6 +267,13 @@ class Operator(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     disabled_at: Mapped[datetime | None]
+    display_name: Mapped[str | None] = mapped_column(String(100))  # 0013
+    # TOTP second factor (0013): the secret sealed with a key the database does not hold
+    # (see ops/totp.py); enabled only once a code confirmed it; the last time step used,
+    # so a code is accepted once.
+    totp_secret: Mapped[str | None] = mapped_column(Text)
+    totp_enabled_at: Mapped[datetime | None]
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
 
 
 class OperatorSession(Base):

@@ -3,11 +3,13 @@ connection state (issue 11 items 6, 8, 10, 11). Screenshots at phone width."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import signal
 from pathlib import Path
 
 import pytest
+from playwright.async_api import expect
 
 from tests.browser.harness import PHONE, LiveGateway, screenshot_path
 from tests.support import running_gateway, write_config
@@ -89,12 +91,12 @@ async def test_live_log_shows_when_the_session_ends(live_gateway, browser_page) 
     page = await browser_page(viewport=PHONE)
     await sign_in(page, gw, "agam")
     state = page.locator("#sambungan")
-    await page.wait_for_function("document.getElementById('sambungan').dataset.state === 'open'")
+    await expect(state).to_have_attribute("data-state", "open")
     send_complaint(gw, "Lampu jalan mati di simpang empat")
     await page.get_by_text("AGM-000001").wait_for()
     await page.screenshot(path=screenshot_path("console-live-log-open-phone"), full_page=True)
     gw.cli("operator", "disable", "agam")
-    await page.wait_for_function("document.getElementById('sambungan').dataset.state === 'ended'")
+    await expect(state).to_have_attribute("data-state", "ended")
     assert "Sesi Anda berakhir" in await state.inner_text()
     assert await page.get_by_role("link", name="Masuk lagi").count() == 1
     await page.screenshot(path=screenshot_path("console-live-log-ended-phone"), full_page=True)
@@ -118,11 +120,10 @@ async def test_live_log_shows_when_the_gateway_goes_away(stoppable_gateway, brow
     gw.add_operator("admin", PASSWORD, role="admin")
     page = await browser_page(viewport=PHONE)
     await sign_in(page, gw, "admin")
-    await page.wait_for_function("document.getElementById('sambungan').dataset.state === 'open'")
+    state = page.locator("#sambungan")
+    await expect(state).to_have_attribute("data-state", "open")
     proc.send_signal(signal.SIGTERM)
-    await page.wait_for_function(
-        "['shutdown', 'connecting'].includes(document.getElementById('sambungan').dataset.state)"
-    )
+    await expect(state).to_have_attribute("data-state", re.compile("^(shutdown|connecting)$"))
     text = await page.locator("#sambungan").inner_text()
     assert "berhenti" in text or "Terputus" in text
     await page.screenshot(path=screenshot_path("console-live-log-disconnected-phone"))

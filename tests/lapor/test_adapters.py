@@ -242,3 +242,19 @@ async def test_http_field_map_matches_a_region_api(
     expected = json.loads((FIXTURES / "field_map_expected.json").read_text())
     assert received[0] == expected["named"]
     assert received[1] == expected["anonymous"]
+
+
+def test_location_is_sent_only_where_known_and_field_map_can_place_it() -> None:
+    from gateway.lapor.http import map_fields
+    from gateway.lapor.report import report_json
+
+    assert "location" not in report_json(sample_report())
+    where = {"lat": -0.3057, "long": 100.1198, "address": "Pasar Lubuk Basung"}
+    body = report_json(sample_report(location=where))  # type: ignore[arg-type]
+    assert body["location"] == where
+    mapped = map_fields(
+        body,
+        {"location.lat": "lokasi.lintang", "location.long": "lokasi.bujur", "location.address": ""},
+    )
+    assert mapped["lokasi"] == {"lintang": -0.3057, "bujur": 100.1198}
+    assert "location" not in mapped

@@ -18,7 +18,7 @@ Console = tuple[TestClient, Runtime]
 
 
 def rows(page: str) -> list[str]:
-    return re.findall(r"<tr><td>#(\d+)</td>", page)
+    return re.findall(r"<tr><td data-label=\"No.\">#(\d+)</td>", page)
 
 
 async def test_a_message_made_a_complaint_leaves_the_inbox_and_keeps_its_history(

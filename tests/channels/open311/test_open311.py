@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from gateway.app import build_http_app, build_runtime
+from gateway.lapor.report import build_report
 from gateway.review import approve
 from gateway.runtime import Runtime
 from gateway.settings import Settings, load_settings
@@ -36,6 +37,7 @@ from tests.support import (
     REGIONS_DIR,
     cli_in_process,
     make_raw,
+    with_http,
     write_config,
 )
 
@@ -227,6 +229,13 @@ async def test_spec_example_request_becomes_a_complaint(client: TestClient, stor
     )
     assert (row.lat, row.long) == (-7.2575, 112.7521)
     assert row.address_string == "Jl. Tunjungan No. 5, Genteng, Surabaya"
+    # The complaint itself knows where (what the console shows and LAPOR receives).
+    assert complaint.location == {
+        "lat": -7.2575,
+        "long": 112.7521,
+        "address": "Jl. Tunjungan No. 5, Genteng, Surabaya",
+    }
+    assert build_report(complaint, reporter, "").location == complaint.location
     assert row.attributes == {"ukuran": "besar"} and row.service_code == "jalan_rusak"
     assert row.device_id == "tt222111" and row.client == "portal-provinsi"
     assert (event.channel, event.outcome) == ("open311", "accepted")
@@ -273,6 +282,23 @@ async def test_fixmystreet_request_without_jurisdiction_for_a_one_region_key(
     assert answer["service_request_id"] == "PDG-000001"
     assert "diverifikasi" in answer["service_notice"]  # Pandeglang reviews first
     assert answer["account_id"] is None
+
+
+async def test_posts_share_the_api_rate_limit_per_key_and_address(
+    settings: Settings, store: Store
+) -> None:
+    app = build_http_app(build_runtime(with_http(settings, rate_limit_per_minute=2), store))
+    async with TestClient(TestServer(app)) as client:
+        form = fixture_form(SPEC)
+        assert [(await post(client, form)).status for _ in range(2)] == [200, 200]
+        limited = await post(client, form)
+        assert limited.status == 429 and int(limited.headers["Retry-After"]) >= 1
+        assert "Coba lagi dalam" in (await limited.json())[0]["description"]
+        # Another key has its own budget; wrong keys are throttled per client address.
+        assert (await post(client, fixture_form(SPEC, api_key=API_KEY_BEBEJA))).status == 403
+        wrong = fixture_form(SPEC, api_key="x" * 40)
+        assert [(await post(client, wrong)).status for _ in range(3)] == [403, 403, 429]
+    assert (await counts(store))[0] == 1  # the second POST was a resend of the first
 
 
 async def test_api_key_in_the_query_string(client: TestClient) -> None:

@@ -14,7 +14,7 @@ from gateway.app import RUNTIME_KEY, build_http_app, build_runtime
 from gateway.settings import Settings
 from gateway.store.db import Store
 from gateway.store.models import Complaint, Event, InboundMessage, Reporter
-from tests.support import API_KEY_ALL, API_KEY_BEBEJA
+from tests.support import API_KEY_ALL, API_KEY_BEBEJA, with_http
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "web"
 BEBEJA = json.loads((FIXTURES / "bebeja_complaint.json").read_text())
@@ -253,13 +253,6 @@ async def test_health_and_metrics(client: TestClient) -> None:
     await client.post("/api/v1/complaints", json=BEBEJA, headers=auth())
     metrics = await (await client.get("/metrics")).text()
     assert 'lapor_intake_messages_total{channel="api",outcome="accepted"} 1.0' in metrics
-
-
-def with_http(settings: Settings, **changes: object) -> Settings:
-    """The same settings with other [http] values (write_config fixes that section)."""
-    http = settings.file.http.model_validate({**settings.file.http.model_dump(), **changes})
-    settings.file = settings.file.model_copy(update={"http": http})
-    return settings
 
 
 async def test_same_key_with_a_different_body_is_refused_not_dropped(

@@ -1,7 +1,7 @@
 """login failures: the console's sign-in throttle, shared by every instance
 
 Revision ID: 0015
-Revises: 0009
+Revises: 0016
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import gateway.store.models
 
 revision = "0015"
-down_revision = "0009"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 

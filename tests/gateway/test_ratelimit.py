@@ -9,8 +9,8 @@ from aiohttp.test_utils import make_mocked_request
 from hypothesis import given
 from hypothesis import strategies as st
 
-from channels.web.ratelimit import RateLimiter
 from gateway.http_common import client_address
+from gateway.ratelimit import RateLimiter
 
 
 def test_a_burst_then_one_request_per_interval() -> None:
@@ -65,7 +65,7 @@ def test_client_address(label, peer, forwarded, proxies, expected) -> None:
 
 
 def test_memory_is_bounded_and_the_longest_idle_client_is_forgotten(monkeypatch) -> None:
-    monkeypatch.setattr("channels.web.ratelimit.MAX_KEYS", 3)
+    monkeypatch.setattr("gateway.ratelimit.MAX_KEYS", 3)
     limiter = RateLimiter(per_minute=1)
     for t, key in enumerate(["a", "b", "c"]):
         limiter.allow(key, now=float(t))
