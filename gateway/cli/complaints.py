@@ -108,7 +108,7 @@ def _decide(ctx: CliContext, decide: Callable[[Store], Awaitable[Decision]]) -> 
         try:
             d = await decide(store)
         except ReviewError as e:
-            fail(str(e))
+            fail(e.en)
         click.echo(f"{d.tracking_ref} {d.region_code} {d.status}")
 
     run_with_store(ctx.settings, go)

@@ -17,6 +17,10 @@ CONSOLE_PAGES = (
     "/ops/stats",
     "/ops/province",
     "/ops/outbox",
+    "/ops/reports",
+    "/ops/accounts",
+    "/ops/accounts/admin",
+    "/ops/account",
 )
 
 
