@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway import events, replies
 from gateway.intake import Intake, forward_key, queue_forward, stored_raw
+from gateway.labels import STATUS_WORDS, reason_words
 from gateway.outbox import DEAD, DONE, make_due
 from gateway.queries import find_complaint
 from gateway.settings import Settings
@@ -33,23 +34,6 @@ from normalizer import Normalized, normalize
 REVIEWABLE = ("pending_review",)
 REJECTABLE = ("pending_review", "failed")
 REASSIGNABLE = ("pending_review", "failed", "rejected_by_operator")
-# Statuses as operators read them in errors (the console and the CLI).
-STATUS_WORDS = {
-    "pending_review": "sedang menunggu tinjauan",
-    "queued": "sedang antre ke LAPOR!",
-    "forwarded": "sudah diteruskan ke LAPOR!",
-    "failed": "gagal diteruskan",
-    "rejected_by_operator": "sudah ditolak petugas",
-    "closed": "sudah selesai",
-}
-REASON_WORDS = {
-    "unrouted": "wilayahnya tidak dikenali",
-    "empty_text": "isinya kosong",
-    "too_long": "isinya melebihi batas panjang",
-    "too_short": "isinya terlalu pendek",
-    "wrong_recipient": "dikirim ke nomor atau alamat lain",
-    "unknown_region": "wilayahnya tidak dikenal",
-}
 
 
 class ReviewError(Exception):
@@ -198,7 +182,7 @@ async def _inbound_to_complaint(
         limits=settings.limits,
     )
     if not isinstance(verdict, Normalized):
-        why = REASON_WORDS.get(verdict.reason.value, "isinya tidak dapat dipakai")
+        why = reason_words(verdict.reason.value)
         raise ReviewError(
             f"Pesan masuk #{inbound_id} tidak dapat dijadikan aduan: {why}.",
             f"inbound message #{inbound_id} cannot become a complaint: {verdict.reason.value}",

@@ -25,6 +25,7 @@ from channels.web.idempotency import fingerprint, first_request
 from channels.web.schemas import EMAIL_CHARS, NAME_CHARS, PHONE_CHARS
 from gateway.http_common import NOT_FOUND_PAGE, client_address
 from gateway.intake import Outcome
+from gateway.labels import CITIZEN_STATUS_LABELS
 from gateway.ratelimit import RateLimiter
 from gateway.runtime import Runtime
 from gateway.store.models import Complaint
@@ -37,15 +38,6 @@ STATIC = Path(__file__).parent / "static"
 TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 FIELD_CHARS = {"name": NAME_CHARS, "phone": PHONE_CHARS, "email": EMAIL_CHARS}
 FIELD_LABELS = {"name": "Nama", "phone": "Nomor HP", "email": "E-mail"}
-
-STATUS_LABELS = {
-    "pending_review": "Sedang diverifikasi petugas",
-    "queued": "Menunggu diteruskan ke LAPOR!",
-    "forwarded": "Sudah diteruskan ke LAPOR!",
-    "failed": "Tertunda, sedang ditangani petugas",
-    "rejected_by_operator": "Tidak dapat diproses",
-    "closed": "Selesai",
-}
 
 
 def setup_templates(app: web.Application) -> None:
@@ -181,7 +173,7 @@ class CitizenForm:
         if complaint is not None:
             region = self.rt.settings.regions.get(complaint.region_code)
             ctx["region_name"] = region.name if region else complaint.region_code
-            ctx["status_label"] = STATUS_LABELS.get(complaint.status, complaint.status)
+            ctx["status_label"] = CITIZEN_STATUS_LABELS.get(complaint.status, complaint.status)
             ctx["received"] = complaint.received_at.astimezone(self.zone).strftime("%d-%m-%Y %H:%M")
         return aiohttp_jinja2.render_template(
             "status.html", request, ctx, status=200 if complaint else 404

@@ -26,6 +26,7 @@ from sqlalchemy import func, or_, select
 from gateway import events, review
 from gateway.http_common import client_address
 from gateway.intake import stored_raw
+from gateway.labels import KIND_LABELS, OUTCOME_LABELS, REASON_LABELS, STATUS_LABELS
 from gateway.ops import stream, totp
 from gateway.ops.auth import (
     COOKIE,
@@ -44,14 +45,6 @@ from gateway.sla import working_days
 from gateway.store.models import Complaint, InboundMessage, Operator, Reporter
 from normalizer import Normalized, normalize
 
-STATUS_LABELS = {
-    "pending_review": "Perlu ditinjau",
-    "queued": "Antre ke LAPOR!",
-    "forwarded": "Diteruskan",
-    "failed": "Gagal diteruskan",
-    "rejected_by_operator": "Ditolak petugas",
-    "closed": "Selesai",
-}
 INBOX_PAGE = 50
 TOTP_LOGIN_S = 300  # how long the code step of a login stays open after the password
 FLASH_COOKIE = "lapor_ops_flash"
@@ -357,7 +350,7 @@ class Console:
         async with self.rt.store.reader() as session:
             recent = await events.recent(session, 100, region=op.scope)
         rows = [stream.row(e, self.zone) for e in recent]
-        labels = {"kind": stream.KIND_LABELS, "outcome": stream.OUTCOME_LABELS}
+        labels = {"kind": KIND_LABELS, "outcome": OUTCOME_LABELS}
         return self.render(
             "ops_log.html",
             request,
@@ -414,7 +407,7 @@ class Console:
         )
         if isinstance(verdict, Normalized):
             return None
-        return stream.REASON_LABELS.get(verdict.reason.value, "Isi pesan tidak dapat dipakai.")
+        return REASON_LABELS.get(verdict.reason.value, "Isi pesan tidak dapat dipakai.")
 
     async def inbox(self, request: web.Request, op: OperatorSession) -> web.Response:
         handled = request.query.get("tampil") == "selesai"
@@ -448,8 +441,8 @@ class Console:
                 "sender": mask_sender(m.sender),
                 "text": m.text[:300],
                 "outcome": m.outcome,
-                "outcome_label": stream.OUTCOME_LABELS.get(m.outcome, m.outcome),
-                "reason": stream.REASON_LABELS.get(m.reason or "", m.reason or ""),
+                "outcome_label": OUTCOME_LABELS.get(m.outcome, m.outcome),
+                "reason": REASON_LABELS.get(m.reason or "", m.reason or ""),
                 "region": m.region_code,
                 "blocked": None if handled else self._can_become_complaint(m),
                 "complaint_ref": refs.get(m.complaint_id or ""),
