@@ -11,6 +11,7 @@ from typing import Any, NoReturn
 from aiohttp import web
 from sqlalchemy import select
 
+from gateway.http_common import client_address
 from gateway.labels import ROLE_LABELS
 from gateway.ops import accounts, totp
 from gateway.ops.accounts import AccountError
@@ -211,8 +212,8 @@ async def change_own_password(
 ) -> NoReturn:
     form = await request.post()
     current, new = str(form.get("current", "")), str(form.get("new", ""))
-    address = request.remote or "-"
-    if console.throttle.wait_s(op.name, address) > 0:
+    address = client_address(request, console.rt.settings.http.trusted_proxies)
+    if await console.throttle.wait_s(op.name, address) > 0:
         console.redirect(
             "/ops/account", op, "Terlalu banyak percobaan yang gagal. Coba lagi nanti.", error=True
         )
@@ -222,7 +223,7 @@ async def change_own_password(
     except Busy:
         console.redirect("/ops/account", op, BUSY, error=True)
     if not right:
-        console.throttle.failed(op.name, address)
+        await console.throttle.failed(op.name, address)
         console.redirect("/ops/account", op, "Kata sandi sekarang salah.", error=True)
     if new != str(form.get("confirm", "")):
         console.redirect(
@@ -267,8 +268,8 @@ async def _check_code(console: Console, request: web.Request, op: OperatorSessio
     """Returns once the code in the form is right for the caller (and unused); else back
     to the account page with the error."""
     code = str((await request.post()).get("code", ""))
-    address = request.remote or "-"
-    if console.throttle.wait_s(op.name, address) > 0:
+    address = client_address(request, console.rt.settings.http.trusted_proxies)
+    if await console.throttle.wait_s(op.name, address) > 0:
         console.redirect(
             "/ops/account", op, "Terlalu banyak kode yang salah. Coba lagi nanti.", error=True
         )
@@ -278,7 +279,7 @@ async def _check_code(console: Console, request: web.Request, op: OperatorSessio
         step = totp.matching_step(secret, code) if secret else None
         if step is not None and await totp.use_step(session, me.id, step):
             return
-    console.throttle.failed(op.name, address)
+    await console.throttle.failed(op.name, address)
     console.redirect(
         "/ops/account",
         op,

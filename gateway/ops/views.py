@@ -315,22 +315,6 @@ class Console:
         resp.del_cookie(LOGIN_COOKIE, path="/ops")
         raise resp
 
-    def _throttled(
-        self, request: web.Request, name: str, address: str, wait: float
-    ) -> web.Response:
-        if self.throttle.first_refusal(name, address):
-            log.warning(
-                "ops login refused: throttled",
-                extra={"account": name, "address": address, "wait_s": math.ceil(wait)},
-            )
-        resp = self._login_page(
-            request,
-            429,
-            f"Terlalu banyak percobaan masuk yang gagal. Coba lagi dalam {math.ceil(wait)} detik.",
-        )
-        resp.headers["Retry-After"] = str(math.ceil(wait))
-        return resp
-
     async def logout(self, request: web.Request, op: OperatorSession) -> web.Response:
         await self.sessions.end(op.session_id)
         resp = web.HTTPSeeOther("/ops/login")
