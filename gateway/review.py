@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway import events, replies
 from gateway.intake import Intake, forward_key, queue_forward, stored_raw
+from gateway.labels import STATUS_WORDS, reason_words
 from gateway.outbox import DEAD, DONE, make_due
 from gateway.queries import find_complaint
 from gateway.settings import Settings
@@ -33,27 +34,15 @@ from normalizer import Normalized, normalize
 REVIEWABLE = ("pending_review",)
 REJECTABLE = ("pending_review", "failed")
 REASSIGNABLE = ("pending_review", "failed", "rejected_by_operator")
-# Statuses as operators read them in errors (the console and the CLI).
-STATUS_WORDS = {
-    "pending_review": "sedang menunggu tinjauan",
-    "queued": "sedang antre ke LAPOR!",
-    "forwarded": "sudah diteruskan ke LAPOR!",
-    "failed": "gagal diteruskan",
-    "rejected_by_operator": "sudah ditolak petugas",
-    "closed": "sudah selesai",
-}
-REASON_WORDS = {
-    "unrouted": "wilayahnya tidak dikenali",
-    "empty_text": "isinya kosong",
-    "too_long": "isinya melebihi batas panjang",
-    "too_short": "isinya terlalu pendek",
-    "wrong_recipient": "dikirim ke nomor atau alamat lain",
-    "unknown_region": "wilayahnya tidak dikenal",
-}
 
 
 class ReviewError(Exception):
-    """The decision cannot be applied; the message says why, for the operator."""
+    """The decision cannot be applied: `str(e)` says why for the console's operator (in
+    Indonesian), `en` for the CLI (the IT staff's tool speaks English)."""
+
+    def __init__(self, text: str, en: str):
+        super().__init__(text)
+        self.en = en
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +62,9 @@ async def approve(
         if complaint.status not in REVIEWABLE:
             raise ReviewError(
                 f"Aduan {complaint.tracking_ref} {_status(complaint)}; hanya aduan yang "
-                "menunggu tinjauan yang dapat disetujui."
+                "menunggu tinjauan yang dapat disetujui.",
+                f"complaint {complaint.tracking_ref} is {complaint.status}; only complaints "
+                "waiting for review (pending_review) can be approved",
             )
         complaint.status = "queued"
         complaint.status_reason = None
@@ -87,13 +78,17 @@ async def reject(
 ) -> Decision:
     reason = " ".join(reason.split())
     if not reason:
-        raise ReviewError("Alasan penolakan wajib diisi.")
+        raise ReviewError(
+            "Alasan penolakan wajib diisi.", "a reason is required (--reason, told to the citizen)"
+        )
     async with store.transaction() as session:
         complaint = await _complaint(session, id_or_ref)
         if complaint.status not in REJECTABLE:
             raise ReviewError(
                 f"Aduan {complaint.tracking_ref} {_status(complaint)}; hanya aduan yang "
-                "menunggu tinjauan atau gagal diteruskan yang dapat ditolak."
+                "menunggu tinjauan atau gagal diteruskan yang dapat ditolak.",
+                f"complaint {complaint.tracking_ref} is {complaint.status}; only complaints "
+                "pending_review or failed can be rejected",
             )
         complaint.status = "rejected_by_operator"
         complaint.status_reason = reason
@@ -115,8 +110,13 @@ async def assign(
     if region is None:
         known = ", ".join(sorted(settings.regions))
         if not region_code:
-            raise ReviewError(f"Pilih wilayah tujuan (yang ada: {known}).")
-        raise ReviewError(f"Wilayah {region_code} tidak dikenal (yang ada: {known}).")
+            raise ReviewError(
+                f"Pilih wilayah tujuan (yang ada: {known}).", f"give --region ({known})"
+            )
+        raise ReviewError(
+            f"Wilayah {region_code} tidak dikenal (yang ada: {known}).",
+            f"unknown region {region_code} (known: {known})",
+        )
     number = target.removeprefix("#")  # as `log` prints it
     async with store.transaction() as session:
         if number.isdigit():
@@ -127,13 +127,17 @@ async def assign(
         if complaint.status not in REASSIGNABLE:
             raise ReviewError(
                 f"Aduan {complaint.tracking_ref} {_status(complaint)}; wilayahnya tidak "
-                "dapat diubah lagi."
+                "dapat diubah lagi.",
+                f"complaint {complaint.tracking_ref} is {complaint.status}; its region can no "
+                "longer change",
             )
         # To its own region only to reopen a rejected complaint; "Alihkan" means elsewhere.
         if complaint.region_code == region_code and complaint.status != "rejected_by_operator":
             raise ReviewError(
                 f"Aduan {complaint.tracking_ref} sudah berada di wilayah {region_code}; "
-                "pilih wilayah lain."
+                "pilih wilayah lain.",
+                f"complaint {complaint.tracking_ref} is in {region_code} already; give another "
+                "region",
             )
         previous = complaint.region_code
         complaint.region_code = region_code
@@ -157,13 +161,19 @@ async def _inbound_to_complaint(
 ) -> Decision:
     inbound = await session.get(InboundMessage, inbound_id)
     if inbound is None:
-        raise ReviewError(f"Pesan masuk #{inbound_id} tidak ditemukan.")
+        raise ReviewError(
+            f"Pesan masuk #{inbound_id} tidak ditemukan.", f"no inbound message #{inbound_id}"
+        )
     if inbound.complaint_id:
         raise ReviewError(
-            f"Pesan masuk #{inbound_id} sudah menjadi aduan; ubah wilayah aduannya saja."
+            f"Pesan masuk #{inbound_id} sudah menjadi aduan; ubah wilayah aduannya saja.",
+            f"inbound message #{inbound_id} is a complaint already; assign the complaint instead",
         )
     if inbound.handled_at is not None:
-        raise ReviewError(f"Pesan masuk #{inbound_id} sudah dibuang sebagai spam.")
+        raise ReviewError(
+            f"Pesan masuk #{inbound_id} sudah dibuang sebagai spam.",
+            f"inbound message #{inbound_id} was dismissed as spam",
+        )
     raw = stored_raw(inbound, region_code)
     verdict = normalize(
         raw,
@@ -172,8 +182,11 @@ async def _inbound_to_complaint(
         limits=settings.limits,
     )
     if not isinstance(verdict, Normalized):
-        why = REASON_WORDS.get(verdict.reason.value, "isinya tidak dapat dipakai")
-        raise ReviewError(f"Pesan masuk #{inbound_id} tidak dapat dijadikan aduan: {why}.")
+        why = reason_words(verdict.reason.value)
+        raise ReviewError(
+            f"Pesan masuk #{inbound_id} tidak dapat dijadikan aduan: {why}.",
+            f"inbound message #{inbound_id} cannot become a complaint: {verdict.reason.value}",
+        )
     complaint = await Intake(settings, store)._create_complaint(
         session, raw, verdict, inbound, region_code=region_code
     )
@@ -190,13 +203,19 @@ async def dismiss(store: Store, inbound_id: int, reason: str, *, by: str | None 
     """An unrouted or rejected message is spam: it leaves the inbox, kept with the reason."""
     reason = " ".join(reason.split())
     if not reason:
-        raise ReviewError("Alasan membuang pesan wajib diisi.")
+        raise ReviewError("Alasan membuang pesan wajib diisi.", "a reason is required")
     async with store.transaction() as session:
         inbound = await session.get(InboundMessage, inbound_id)
         if inbound is None or inbound.outcome not in ("unrouted", "rejected"):
-            raise ReviewError(f"Pesan masuk #{inbound_id} tidak ada di kotak masuk.")
+            raise ReviewError(
+                f"Pesan masuk #{inbound_id} tidak ada di kotak masuk.",
+                f"inbound message #{inbound_id} is not in the inbox",
+            )
         if inbound.complaint_id or inbound.handled_at is not None:
-            raise ReviewError(f"Pesan masuk #{inbound_id} sudah ditangani.")
+            raise ReviewError(
+                f"Pesan masuk #{inbound_id} sudah ditangani.",
+                f"inbound message #{inbound_id} is handled already",
+            )
         inbound.handled_at = utcnow()
         inbound.handled_by = by
         inbound.dismiss_reason = reason[:500]
@@ -215,7 +234,7 @@ async def dismiss(store: Store, inbound_id: int, reason: str, *, by: str | None 
 async def _complaint(session: AsyncSession, id_or_ref: str) -> Complaint:
     found = await find_complaint(session, id_or_ref)
     if found is None:
-        raise ReviewError(f"Aduan {id_or_ref} tidak ditemukan.")
+        raise ReviewError(f"Aduan {id_or_ref} tidak ditemukan.", f"no complaint {id_or_ref!r}")
     return found[0]
 
 

@@ -23,8 +23,9 @@ from channels.web import messages
 from channels.web.api import no_store
 from channels.web.idempotency import fingerprint, first_request
 from channels.web.schemas import EMAIL_CHARS, NAME_CHARS, PHONE_CHARS
-from gateway.http_common import client_address
+from gateway.http_common import NOT_FOUND_PAGE, client_address
 from gateway.intake import Outcome
+from gateway.labels import CITIZEN_STATUS_LABELS
 from gateway.ratelimit import RateLimiter
 from gateway.runtime import Runtime
 from gateway.store.models import Complaint
@@ -38,21 +39,20 @@ TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 FIELD_CHARS = {"name": NAME_CHARS, "phone": PHONE_CHARS, "email": EMAIL_CHARS}
 FIELD_LABELS = {"name": "Nama", "phone": "Nomor HP", "email": "E-mail"}
 
-STATUS_LABELS = {
-    "pending_review": "Sedang diverifikasi petugas",
-    "queued": "Menunggu diteruskan ke LAPOR!",
-    "forwarded": "Sudah diteruskan ke LAPOR!",
-    "failed": "Tertunda, sedang ditangani petugas",
-    "rejected_by_operator": "Tidak dapat diproses",
-    "closed": "Selesai",
-}
-
 
 def setup_templates(app: web.Application) -> None:
     env = aiohttp_jinja2.setup(
         app, loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=jinja2.select_autoescape()
     )
     env.filters["angka"] = messages.number
+    app[NOT_FOUND_PAGE] = not_found_page
+
+
+async def not_found_page(request: web.Request) -> web.Response:
+    """A citizen's mistyped or outdated link: say so in Indonesian, point to the form."""
+    return aiohttp_jinja2.render_template(
+        "not_found.html", request, {"path": request.path[:200]}, status=404
+    )
 
 
 class CitizenForm:
@@ -173,7 +173,7 @@ class CitizenForm:
         if complaint is not None:
             region = self.rt.settings.regions.get(complaint.region_code)
             ctx["region_name"] = region.name if region else complaint.region_code
-            ctx["status_label"] = STATUS_LABELS.get(complaint.status, complaint.status)
+            ctx["status_label"] = CITIZEN_STATUS_LABELS.get(complaint.status, complaint.status)
             ctx["received"] = complaint.received_at.astimezone(self.zone).strftime("%d-%m-%Y %H:%M")
         return aiohttp_jinja2.render_template(
             "status.html", request, ctx, status=200 if complaint else 404

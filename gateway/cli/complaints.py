@@ -13,14 +13,13 @@ from gateway.cli.common import (
     run_with_store,
     to_json,
 )
+from gateway.labels import COMPLAINT_STATUSES
 from gateway.queries import complaint_json, find_complaint, list_complaints
 from gateway.review import Decision, ReviewError, approve, assign, reject
 from gateway.sla import working_days
 from gateway.store.db import Store
 from gateway.store.models import utcnow
 from normalizer.types import Channel
-
-STATUSES = ["pending_review", "queued", "forwarded", "failed", "rejected_by_operator", "closed"]
 
 
 @click.group()
@@ -31,7 +30,7 @@ def complaints() -> None:
 @complaints.command("list")
 @click.option("--region", help="Region code, e.g. AGAM.")
 @click.option("--channel", type=click.Choice([c.value for c in Channel]))
-@click.option("--status", type=click.Choice(STATUSES))
+@click.option("--status", type=click.Choice(COMPLAINT_STATUSES))
 @click.option("--limit", type=click.IntRange(min=1), help="At most N (oldest first).")
 @click.option("--overdue", is_flag=True, help="Only complaints past their SLA ([sla]).")
 @click.option("--json", "as_json", is_flag=True, help="A JSON array.")
@@ -108,7 +107,7 @@ def _decide(ctx: CliContext, decide: Callable[[Store], Awaitable[Decision]]) -> 
         try:
             d = await decide(store)
         except ReviewError as e:
-            fail(str(e))
+            fail(e.en)
         click.echo(f"{d.tracking_ref} {d.region_code} {d.status}")
 
     run_with_store(ctx.settings, go)

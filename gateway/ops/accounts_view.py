@@ -12,13 +12,13 @@ from aiohttp import web
 from sqlalchemy import select
 
 from gateway.http_common import client_address
+from gateway.labels import ROLE_LABELS
 from gateway.ops import accounts, totp
 from gateway.ops.accounts import AccountError
 from gateway.ops.auth import Busy, OperatorSession
 from gateway.ops.views import Console
 from gateway.store.models import Operator, utcnow
 
-ROLE_LABELS = {"admin": "Admin", "operator": "Operator wilayah"}
 BUSY = "Server sedang sibuk. Coba lagi sebentar lagi."
 
 

@@ -255,6 +255,7 @@ class LoginThrottle:
         self.clock = clock
         self._locked: dict[str, datetime] = {}  # key -> locked until, as last seen
         self._reported: dict[tuple[str, str], datetime] = {}
+        self._checking: set[str] = set()  # keys with a password check under way here
 
     @staticmethod
     def _keys(name: str, address: str) -> tuple[str, str]:
@@ -279,6 +280,19 @@ class LoginThrottle:
         for key, until in rows:
             self._remember(key, until, now)
         return max([0.0, *((until - now).total_seconds() for _, until in rows)])
+
+    def begin(self, name: str, address: str) -> bool:
+        """Claim the one password check this instance runs at a time per account and per
+        address; False while another runs. A burst when a lock ends (32 connections at
+        once) then costs one argon2 check, not 32. Release with `end`."""
+        keys = self._keys(name, address)
+        if self._checking.intersection(keys):
+            return False
+        self._checking.update(keys)
+        return True
+
+    def end(self, name: str, address: str) -> None:
+        self._checking.difference_update(self._keys(name, address))
 
     def first_refusal(self, name: str, address: str) -> bool:
         """True once per lock for this account and address: a flood against a lock is

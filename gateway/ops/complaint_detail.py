@@ -15,15 +15,10 @@ from aiohttp import web
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.labels import CATEGORY_LABELS, CHANNEL_LABELS, STATUS_LABELS
 from gateway.ops.auth import OperatorSession
-from gateway.ops.labels import (
-    CATEGORY_LABELS,
-    CHANNEL_LABELS,
-    describe_event,
-    describe_reply_status,
-    error_words,
-)
-from gateway.ops.views import STATUS_LABELS, Console
+from gateway.ops.labels import describe_event, describe_reply_status, error_words
+from gateway.ops.views import Console
 from gateway.queries import find_complaint
 from gateway.store.models import (
     Complaint,

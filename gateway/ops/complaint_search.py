@@ -20,10 +20,10 @@ from aiohttp import web
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from gateway.labels import CATEGORY_LABELS, CHANNEL_LABELS, STATUS_LABELS
 from gateway.ops.auth import OperatorSession
-from gateway.ops.labels import CATEGORY_LABELS, CHANNEL_LABELS
 from gateway.ops.text_search import text_condition
-from gateway.ops.views import STATUS_LABELS, Console
+from gateway.ops.views import Console
 from gateway.store.models import Complaint, Reporter, utcnow
 
 PAGE_SIZE = 50

@@ -1,35 +1,14 @@
-"""What the workbench pages call things, in Indonesian: channels, categories, events, errors."""
+"""Sentences the workbench pages build from codes: a complaint's timeline and outbox errors
+(the words for single codes are in gateway/labels.py)."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-from gateway.ops.stream import KIND_LABELS, OUTCOME_LABELS
+from gateway.labels import CHANNEL_LABELS, KIND_LABELS, OUTCOME_LABELS, REPLY_PURPOSES
 from gateway.store.models import Event
 
-CHANNEL_LABELS = {
-    "sms": "SMS",
-    "twitter": "X (Twitter)",
-    "email": "E-mail",
-    "web": "Formulir web",
-    "api": "Aplikasi daerah (API)",
-    "whatsapp": "WhatsApp",
-    "telegram": "Telegram",
-    "open311": "Open311",
-}
-CATEGORY_LABELS = {
-    "pengaduan": "Pengaduan",
-    "aspirasi": "Aspirasi",
-    "permintaan_informasi": "Permintaan informasi",
-}
-REPLY_PURPOSES = {
-    "receipt": "tanda terima",
-    "forwarded": "nomor lacak LAPOR!",
-    "help": "petunjuk format",
-    "rejected_by_operator": "pemberitahuan penolakan",
-    "resolved": "pemberitahuan selesai",
-}
 # What the provider later reported about a reply (reply_statuses), for the timeline.
 REPLY_STATUS_WORDS = {
     "sent": "diterima server WhatsApp",

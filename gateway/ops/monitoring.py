@@ -10,12 +10,11 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from gateway.labels import CHANNEL_LABELS, OUTCOME_LABELS, STATUS_LABELS
 from gateway.ops import charts
 from gateway.ops.aggregates import DEFAULT_DAYS, Period, charts_data, region_summary
 from gateway.ops.auth import OperatorSession
-from gateway.ops.labels import CHANNEL_LABELS
-from gateway.ops.stream import OUTCOME_LABELS
-from gateway.ops.views import STATUS_LABELS, Console
+from gateway.ops.views import Console
 from gateway.queries import intake_stats, reply_stats
 
 MAX_PERIOD_DAYS = 366

@@ -16,9 +16,10 @@ from sqlalchemy import and_, or_, select
 
 from gateway import events, outbox
 from gateway.intake import forward_key, queue_forward
+from gateway.labels import CHANNEL_LABELS, REPLY_PURPOSES, STATUS_LABELS
 from gateway.ops.auth import OperatorSession
-from gateway.ops.labels import CHANNEL_LABELS, REPLY_PURPOSES, error_words
-from gateway.ops.views import STATUS_LABELS, Console
+from gateway.ops.labels import error_words
+from gateway.ops.views import Console
 from gateway.store.models import Complaint, OutboxItem
 
 LIMIT = 200

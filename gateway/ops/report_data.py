@@ -17,10 +17,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.labels import CATEGORY_LABELS, CHANNEL_LABELS, STATUS_LABELS
 from gateway.ops.aggregates import Period, measures, period_clause, regions_table
-from gateway.ops.labels import CATEGORY_LABELS, CHANNEL_LABELS
 from gateway.ops.masking import reporter_text
-from gateway.ops.views import STATUS_LABELS
 from gateway.settings import Settings
 from gateway.sla import VERIFY_STAGE, WorkingDays
 from gateway.store.models import Complaint, Reporter, utcnow

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from gateway import events
+from gateway.labels import KIND_LABELS, OUTCOME_LABELS, REASON_LABELS
 from gateway.ops.auth import OperatorSession
 from gateway.store.db import Store
 from gateway.store.models import Event
@@ -24,63 +25,7 @@ from gateway.store.models import Event
 POLL_S = 1.0
 KEEPALIVE_S = 15.0
 
-KIND_LABELS = {
-    "inbound": "Pesan masuk",
-    "forward": "Ke LAPOR!",
-    "reply": "Balasan",
-    "review": "Tinjauan",
-    "channel": "Kanal",
-    "status": "Status LAPOR!",
-}
-OUTCOME_LABELS = {
-    "accepted": "Diterima",
-    "duplicate": "Duplikat",
-    "unrouted": "Tak terarah",
-    "rejected": "Ditolak",
-    "forwarded": "Diteruskan",
-    "retry": "Dicoba lagi",
-    "dead": "Gagal",
-    "sent": "Terkirim",
-    "unsendable": "Tak dapat dikirim",
-    "no_reply_channel": "Tanpa kanal balasan",
-    "skipped": "Dilewati",
-    "replayed": "Dikirim ulang",
-    "recovered": "Pulih",
-    "approved": "Disetujui",
-    "reassigned": "Dialihkan",
-    "assigned": "Dijadikan aduan",
-    "dismissed": "Dibuang (spam)",
-    "rejected_by_operator": "Ditolak petugas",
-    "ignored": "Diabaikan",
-    "failed": "Gagal sampai",
-}
 
-
-# Reason codes as operators read them; the log itself keeps the codes (English, stable).
-REASON_LABELS = {
-    "unrouted": "Kata kunci atau wilayah tidak dikenali",
-    "empty_text": "Isi pesan kosong",
-    "too_long": "Isi pesan melebihi batas panjang",
-    "too_short": "Isi pesan terlalu pendek",
-    "wrong_recipient": "Dikirim ke nomor atau alamat lain",
-    "unknown_region": "Wilayah tidak dikenal",
-    "pending_review": "Menunggu tinjauan petugas",
-    "bad_signature": "Tanda tangan webhook tidak sah",
-    "malformed": "Isi kiriman tidak dapat dibaca",
-    "reaction": "Reaksi emoji, bukan aduan",
-    # Telegram updates that are not complaints (channels/telegram/updates.py)
-    "help_command": "Perintah bantuan; dijawab dengan petunjuk format",
-    "edited_message": "Pesan yang disunting; aduan aslinya tetap",
-    "channel_post": "Kiriman kanal, bukan aduan warga",
-    "sticker": "Stiker, bukan aduan",
-    "from_bot": "Pesan dari bot lain",
-    "group_chatter": "Obrolan grup tanpa /lapor",
-    "unsupported_message": "Jenis pesan tidak didukung",
-    "malformed_update": "Kiriman bukan Update Telegram yang sah",
-    "accepted": "diterima",
-    "duplicate": "duplikat",
-    "rejected": "ditolak",
-}
 _PATTERNS = [
     (re.compile(r"replay of inbound (\d+) \((\w+)\)"), "Kiriman ulang pesan #{0} ({1})"),
     (re.compile(r"complaint is (\w+), not queued"), "Aduan berstatus {0}, tidak dikirim"),

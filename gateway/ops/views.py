@@ -27,6 +27,7 @@ from sqlalchemy import func, or_, select
 from gateway import events, review
 from gateway.http_common import client_address
 from gateway.intake import stored_raw
+from gateway.labels import KIND_LABELS, OUTCOME_LABELS, REASON_LABELS, STATUS_LABELS
 from gateway.ops import stream, totp
 from gateway.ops.auth import (
     COOKIE,
@@ -45,14 +46,6 @@ from gateway.sla import working_days
 from gateway.store.models import Complaint, InboundMessage, Operator, Reporter
 from normalizer import Normalized, normalize
 
-STATUS_LABELS = {
-    "pending_review": "Perlu ditinjau",
-    "queued": "Antre ke LAPOR!",
-    "forwarded": "Diteruskan",
-    "failed": "Gagal diteruskan",
-    "rejected_by_operator": "Ditolak petugas",
-    "closed": "Selesai",
-}
 INBOX_PAGE = 50
 TOTP_LOGIN_S = 300  # how long the code step of a login stays open after the password
 FLASH_COOKIE = "lapor_ops_flash"
@@ -223,14 +216,19 @@ class Console:
         password = str(form.get("password", ""))
         address = client_address(request, self.rt.settings.http.trusted_proxies)
         wait = await self.throttle.wait_s(name, address)
+        if wait <= 0 and not self.throttle.begin(name, address):
+            wait = 1.0  # a check for this account or address is under way: one at a time
         if wait > 0:
             return self._throttled(request, name, address, wait)
         try:
             account = await authenticate(self.rt.store, self.passwords, name, password)
+            if account is None:
+                await self.throttle.failed(name, address)
         except Busy:
             return self._login_page(request, 503, "Server sedang sibuk. Coba lagi sebentar lagi.")
+        finally:
+            self.throttle.end(name, address)
         if account is None:
-            await self.throttle.failed(name, address)
             # The name and address only: never the password that was tried.
             log.warning("ops login failed", extra={"account": name, "address": address})
             return self._login_page(request, 401, "Nama pengguna atau kata sandi salah.")
@@ -355,7 +353,7 @@ class Console:
         async with self.rt.store.reader() as session:
             recent = await events.recent(session, 100, region=op.scope)
         rows = [stream.row(e, self.zone) for e in recent]
-        labels = {"kind": stream.KIND_LABELS, "outcome": stream.OUTCOME_LABELS}
+        labels = {"kind": KIND_LABELS, "outcome": OUTCOME_LABELS}
         return self.render(
             "ops_log.html",
             request,
@@ -412,7 +410,7 @@ class Console:
         )
         if isinstance(verdict, Normalized):
             return None
-        return stream.REASON_LABELS.get(verdict.reason.value, "Isi pesan tidak dapat dipakai.")
+        return REASON_LABELS.get(verdict.reason.value, "Isi pesan tidak dapat dipakai.")
 
     async def inbox(self, request: web.Request, op: OperatorSession) -> web.Response:
         handled = request.query.get("tampil") == "selesai"
@@ -446,8 +444,8 @@ class Console:
                 "sender": mask_sender(m.sender),
                 "text": m.text[:300],
                 "outcome": m.outcome,
-                "outcome_label": stream.OUTCOME_LABELS.get(m.outcome, m.outcome),
-                "reason": stream.REASON_LABELS.get(m.reason or "", m.reason or ""),
+                "outcome_label": OUTCOME_LABELS.get(m.outcome, m.outcome),
+                "reason": REASON_LABELS.get(m.reason or "", m.reason or ""),
                 "region": m.region_code,
                 "blocked": None if handled else self._can_become_complaint(m),
                 "complaint_ref": refs.get(m.complaint_id or ""),

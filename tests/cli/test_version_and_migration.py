@@ -71,4 +71,21 @@ async def test_assign_takes_the_number_log_prints(runtime: Runtime, config_path:
     again = await asyncio.to_thread(
         cli_in_process, config_path, "complaints", "assign", number, "--region", "AGAM"
     )
-    assert again.exit_code == 1 and "sudah menjadi aduan" in again.stderr
+    assert again.exit_code == 1 and "is a complaint already" in again.stderr
+
+
+async def test_review_errors_on_the_command_line_are_english(
+    runtime: Runtime, config_path: Path
+) -> None:
+    """The CLI is the IT staff's tool: English messages (the console says the same in
+    Indonesian), whatever language the complaint itself is in."""
+    await runtime.intake.submit(make_raw("AGAM jalan rusak di depan pasar"))
+    for args, said in (
+        (("approve", "AGM-000001"), "complaint AGM-000001 is queued; only complaints waiting"),
+        (("assign", "AGM-000001", "--region", "XX"), "unknown region XX (known: AGAM, PDG, SBY)"),
+        (("show", "AGM-999999"), "no complaint 'AGM-999999'"),
+        (("assign", "#999", "--region", "AGAM"), "no inbound message #999"),
+    ):
+        done = await asyncio.to_thread(cli_in_process, config_path, "complaints", *args)
+        assert done.exit_code == 1
+        assert said in done.stderr, done.stderr

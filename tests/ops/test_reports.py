@@ -123,7 +123,9 @@ async def test_page_presets_bad_input_and_masking(console: tuple[TestClient, Run
     assert re.search(r"<dt>% tepat waktu</dt><dd>50,0%</dd>", page)
     assert "Minggu lalu" in page and "Bulan lalu" in page
     assert 'name="format" value="xlsx"' in page and 'name="format" value="csv"' in page
-    assert "@media print" in page
+    # The print layout is a static stylesheet (CSP: no inline styles).
+    assert 'href="/ops/static/reports.css"' in page
+    assert "@media print" in await (await client.get("/ops/static/reports.css")).text()
     assert "SBY-000001" not in page
     # The default period is last week: a page, not an error.
     assert (await client.get("/ops/reports")).status == 200

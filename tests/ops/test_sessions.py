@@ -162,6 +162,16 @@ async def test_the_lock_is_shared_by_every_instance_and_counts_the_proxied_clien
         assert await login(two, "agam", headers={"X-Forwarded-For": "198.51.100.20"}) == 303
 
 
+async def test_concurrent_guesses_for_one_account_get_one_password_check(
+    console: Console,
+) -> None:
+    """A burst (32 connections when a lock ends) costs one argon2 check, not one each."""
+    client, _ = console
+    statuses = await asyncio.gather(*(login(client, "agam", f"tebakan-{i}") for i in range(8)))
+    assert sorted(set(statuses)) == [401, 429]
+    assert statuses.count(401) <= 2  # checks run one after another, never side by side
+
+
 async def test_password_work_is_bounded_and_off_the_loop() -> None:
     work = PasswordWork(workers=1, max_waiting=2)
     hashed = await work.hash("kata-sandi-uji")
