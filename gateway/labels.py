@@ -70,6 +70,14 @@ REPLY_PURPOSES = {
     "resolved": "pemberitahuan selesai",
 }
 
+# What the provider later reported about a reply (reply_statuses), for the timeline.
+REPLY_STATUS_WORDS = {
+    "sent": "diterima server WhatsApp",
+    "delivered": "sampai di ponsel pelapor",
+    "read": "dibaca pelapor",
+    "failed": "gagal sampai ke pelapor",
+}
+
 # The ingestion log: event kinds, outcomes and reason codes.
 KIND_LABELS = {
     "inbound": "Pesan masuk",

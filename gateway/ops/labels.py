@@ -6,16 +6,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from gateway.labels import CHANNEL_LABELS, KIND_LABELS, OUTCOME_LABELS, REPLY_PURPOSES
+from gateway.labels import (
+    CHANNEL_LABELS,
+    KIND_LABELS,
+    OUTCOME_LABELS,
+    REPLY_PURPOSES,
+    REPLY_STATUS_WORDS,
+)
 from gateway.store.models import Event
-
-# What the provider later reported about a reply (reply_statuses), for the timeline.
-REPLY_STATUS_WORDS = {
-    "sent": "diterima server WhatsApp",
-    "delivered": "sampai di ponsel pelapor",
-    "read": "dibaca pelapor",
-    "failed": "gagal sampai ke pelapor",
-}
 
 
 def describe_reply_status(channel: str, purpose: str | None, status: str, errors: list[Any]) -> str:

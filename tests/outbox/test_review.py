@@ -104,7 +104,7 @@ async def test_review_and_outbox_cli(runtime: Runtime) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == [result.tracking_ref, "PDG", "queued"]
     again = run_cli(config, "complaints", "approve", result.tracking_ref)
-    assert again.returncode == 1 and "hanya aduan yang menunggu tinjauan" in again.stderr
+    assert again.returncode == 1 and "only complaints waiting for review" in again.stderr
     status = run_cli(config, "outbox", "status", "--json")
     assert json.loads(status.stdout)["counts"]["forward"] == {"pending": 1}
     bad = run_cli(config, "outbox", "retry")
