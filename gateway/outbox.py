@@ -526,6 +526,23 @@ def register(rt: Runtime) -> OutboxWorker:
     return worker
 
 
+async def replies_sent_last_hour(store: Store, channel: str, recipient: str) -> int:
+    """Replies a channel delivered to one recipient in the last hour: the per-number cap
+    that keeps an auto-responder on the other side from looping with ours."""
+    since = utcnow() - timedelta(hours=1)
+    async with store.reader() as session:
+        sent = await session.scalar(
+            select(func.count(OutboxItem.id)).where(
+                OutboxItem.kind == "reply",
+                OutboxItem.channel == channel,
+                OutboxItem.recipient == recipient,
+                OutboxItem.status == DONE,
+                OutboxItem.updated_at >= since,
+            )
+        )
+    return sent or 0
+
+
 # -- operator tools (CLI `outbox status`, `outbox retry`; the console later) ----------------
 
 

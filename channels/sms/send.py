@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import timedelta
 
 import aiohttp
-from sqlalchemy import func, select
 
 from channels.sms.config import SmsConfig
 from channels.sms.modem import ModemFault, ModemReader
 from channels.sms.pdu import encode_submit
+from gateway.outbox import replies_sent_last_hour
 from gateway.runtime import Reply, Runtime, SendResult
-from gateway.store.models import OutboxItem, utcnow
 
 TWILIO_API = "https://api.twilio.com"
 
@@ -65,18 +63,8 @@ class SmsSender:
             await self._http.close()
 
     async def _over_limit(self, number: str) -> bool:
-        since = utcnow() - timedelta(hours=1)
-        async with self.rt.store.reader() as session:
-            sent = await session.scalar(
-                select(func.count(OutboxItem.id)).where(
-                    OutboxItem.kind == "reply",
-                    OutboxItem.channel == "sms",
-                    OutboxItem.recipient == number,
-                    OutboxItem.status == "done",
-                    OutboxItem.updated_at >= since,
-                )
-            )
-        return (sent or 0) >= self.config.replies_per_number_per_hour
+        sent = await replies_sent_last_hour(self.rt.store, "sms", number)
+        return sent >= self.config.replies_per_number_per_hour
 
     async def _via_modem(self, number: str, text: str) -> SendResult:
         if self.modem is None:

@@ -22,8 +22,9 @@ from sqlalchemy import func, select
 
 from channels.whatsapp.config import WhatsAppConfig
 from channels.whatsapp.graph import BAD_TOKEN_DETAIL, HEALTH, REENGAGEMENT, GraphApi, GraphError
+from gateway.outbox import replies_sent_last_hour
 from gateway.runtime import Reply, Runtime, SendResult
-from gateway.store.models import InboundMessage, OutboxItem, utcnow
+from gateway.store.models import InboundMessage, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -70,18 +71,8 @@ class WhatsAppSender:
         return self._outcome(await self._send(self._template(number, reply.text)))
 
     async def _over_limit(self, number: str) -> bool:
-        since = utcnow() - timedelta(hours=1)
-        async with self.rt.store.reader() as session:
-            sent = await session.scalar(
-                select(func.count(OutboxItem.id)).where(
-                    OutboxItem.kind == "reply",
-                    OutboxItem.channel == "whatsapp",
-                    OutboxItem.recipient == number,
-                    OutboxItem.status == "done",
-                    OutboxItem.updated_at >= since,
-                )
-            )
-        return (sent or 0) >= self.config.replies_per_number_per_hour
+        sent = await replies_sent_last_hour(self.rt.store, "whatsapp", number)
+        return sent >= self.config.replies_per_number_per_hour
 
     async def _window_open(self, number: str) -> bool:
         """Whether the citizen wrote to us within the last 24 hours."""
