@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -9,7 +10,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.store.db import Store, StoreUnavailable
 from gateway.store.models import Event
+
+log = logging.getLogger(__name__)
 
 
 def record(
@@ -89,3 +93,22 @@ def event_json(e: Event) -> dict[str, Any]:
 
 def _iso(ts: datetime) -> str:
     return ts.isoformat().replace("+00:00", "Z")
+
+
+async def record_channel_event(
+    store: Store, channel: str, outcome: str, reason: str, detail: dict[str, Any] | None = None
+) -> None:
+    """A channel's own fault or recovery, in a transaction of its own. A store that is down
+    is itself the fault being reported: then the log line is all that is left."""
+    try:
+        async with store.transaction() as session:
+            record(
+                session,
+                kind="channel",
+                channel=channel,
+                outcome=outcome,
+                reason=reason,
+                detail=detail,
+            )
+    except StoreUnavailable:
+        log.warning("channel event not recorded: store unavailable", extra={"event": outcome})

@@ -188,33 +188,23 @@ class TelegramPoller:
         self.rt.health.set(CHANNEL, ok, message)
         if self._last_fault != (kind, status):
             self._last_fault = (kind, status)
-            await self._record_channel_event(
-                kind, detail, {"status": status, "retry_in_s": round(delay, 1)}
+            await events.record_channel_event(
+                self.rt.store,
+                CHANNEL,
+                kind,
+                detail,
+                {"status": status, "retry_in_s": round(delay, 1)},
             )
         return delay
 
     async def _on_success(self) -> None:
         if self._last_fault is not None:
-            await self._record_channel_event("recovered", f"after {self._failures} failures")
+            await events.record_channel_event(
+                self.rt.store, CHANNEL, "recovered", f"after {self._failures} failures"
+            )
         self._failures = 0
         self._last_fault = None
         self.rt.health.set(CHANNEL, True, "getUpdates berjalan")
-
-    async def _record_channel_event(
-        self, outcome: str, reason: str, detail: dict[str, object] | None = None
-    ) -> None:
-        try:
-            async with self.rt.store.transaction() as session:
-                events.record(
-                    session,
-                    kind="channel",
-                    channel=CHANNEL,
-                    outcome=outcome,
-                    reason=reason,
-                    detail=detail,
-                )
-        except StoreUnavailable:
-            log.warning("channel event not recorded: store unavailable", extra={"event": outcome})
 
 
 def _update_id(update: Any) -> int:

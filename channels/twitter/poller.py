@@ -153,7 +153,9 @@ class TwitterPoller:
             )
             page = parse_page(body)
             if page.malformed:
-                await self._record_channel_event("malformed", f"{page.malformed} tweets without id")
+                await events.record_channel_event(
+                    self.rt.store, CHANNEL, "malformed", f"{page.malformed} tweets without id"
+                )
             for tweet in page.tweets:
                 found.setdefault(str(tweet["id"]), Found(tweet, page))
             token = page.next_token
@@ -222,33 +224,23 @@ class TwitterPoller:
         self.rt.health.set(CHANNEL, ok, message)
         if self._last_fault != (kind, status):
             self._last_fault = (kind, status)
-            await self._record_channel_event(
-                kind, detail, {"status": status, "retry_in_s": round(delay, 1)}
+            await events.record_channel_event(
+                self.rt.store,
+                CHANNEL,
+                kind,
+                detail,
+                {"status": status, "retry_in_s": round(delay, 1)},
             )
         return delay
 
     async def _on_success(self) -> None:
         if self._last_fault is not None:
-            await self._record_channel_event("recovered", f"after {self._failures} failures")
+            await events.record_channel_event(
+                self.rt.store, CHANNEL, "recovered", f"after {self._failures} failures"
+            )
         self._failures = 0
         self._last_fault = None
         self.rt.health.set(CHANNEL, True, f"memantau {len(self.watched)} tagar")
-
-    async def _record_channel_event(
-        self, outcome: str, reason: str, detail: dict[str, object] | None = None
-    ) -> None:
-        try:
-            async with self.rt.store.transaction() as session:
-                events.record(
-                    session,
-                    kind="channel",
-                    channel=CHANNEL,
-                    outcome=outcome,
-                    reason=reason,
-                    detail=detail,
-                )
-        except StoreUnavailable:
-            log.warning("channel event not recorded: store unavailable", extra={"event": outcome})
 
 
 def _user_id_of(access_token: str | None) -> str | None:
