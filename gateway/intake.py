@@ -17,7 +17,8 @@ from enum import StrEnum
 from functools import cache, partial
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, insert, select, text, update
+from sqlalchemy import Select, String, bindparam, func, insert, select, text, true, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -434,9 +435,11 @@ class Intake:
             values = {v for reporter, _ in items if (v := getattr(reporter, name))}
             if not values:
                 continue
-            rows = await conn.execute(_recent_of(name), {"values": sorted(values), "since": since})
-            for value, cid, other, root, created in rows:
-                recent.setdefault((name, value), []).append((created, 0, cid, _fold(other), root))
+            for value, cid, other, root, created in await _newest_of(conn, name, values):
+                if created >= since:
+                    recent.setdefault((name, value), []).append(
+                        (created, 0, cid, _fold(other), root)
+                    )
         links: list[str | None] = []
         for order, ((reporter, said), cid) in enumerate(zip(items, ids, strict=True), 1):
             keys = [(n, v) for n in _IDENTITY_FIELDS if (v := getattr(reporter, n))]
@@ -699,32 +702,59 @@ _SET_COUNTER = (
 _IDENTITY_FIELDS = ("phone", "email", "twitter_id")
 
 
-@cache
-def _recent_of(name: str) -> Select[tuple[str, str, str, str | None, datetime]]:
-    """Per value of one reporter identity field, its newest complaints since the window."""
-    column = getattr(ReporterRow, name)
-    newest = (
-        func.row_number()
-        .over(partition_by=column, order_by=(Complaint.created_at.desc(), Complaint.id.desc()))
-        .label("newest")
-    )
-    inner = (
-        select(
-            column.label("value"),
-            Complaint.id,
-            Complaint.text,
-            Complaint.possible_duplicate_of,
-            Complaint.created_at,
-            newest,
-        )
+async def _newest_of(
+    conn: AsyncConnection, name: str, values: set[str]
+) -> list[tuple[str, str, str, str | None, datetime]]:
+    """Per value of one reporter identity field, its SIMILAR_CANDIDATES newest complaints
+    (value, id, text, root, created_at), whatever their age: the caller applies the window.
+
+    Bounded per value, so one number that sent thousands of messages (a provider's test
+    line, a flood) costs what any other does: the (field, id) index is walked backwards
+    from the newest, and reporter rows are written with their complaint, so id order is
+    creation order. Filtering by age inside the query would walk a long history to the
+    end whenever fewer than SIMILAR_CANDIDATES fall in the window."""
+    if conn.dialect.name == "postgresql":
+        rows = await conn.execute(_newest_lateral(name), {"values": sorted(values)})
+        return [tuple(row) for row in rows]  # type: ignore[misc]
+    # SQLite has no LATERAL; its statements run on the writer thread, so one per value
+    # costs no round trip.
+    newest: list[tuple[str, str, str, str | None, datetime]] = []
+    for value in sorted(values):
+        rows = await conn.execute(_newest_one(name), {"value": value})
+        newest.extend((value, *row) for row in rows)  # type: ignore[misc]
+    return newest
+
+
+def _newest_select(name: str, value: Any) -> Select[tuple[str, str, str | None, datetime]]:
+    return (
+        select(Complaint.id, Complaint.text, Complaint.possible_duplicate_of, Complaint.created_at)
         .join(ReporterRow, Complaint.reporter_id == ReporterRow.id)
-        .where(column.in_(bindparam("values", expanding=True)))
-        .where(Complaint.created_at >= bindparam("since"))
-        .subquery()
+        .where(getattr(ReporterRow, name) == value)
+        .order_by(ReporterRow.id.desc())
+        .limit(SIMILAR_CANDIDATES)
     )
+
+
+@cache
+def _newest_one(name: str) -> Select[tuple[str, str, str | None, datetime]]:
+    return _newest_select(name, bindparam("value"))
+
+
+@cache
+def _newest_lateral(name: str) -> Select[tuple[str, str, str, str | None, datetime]]:
+    values = (
+        func.unnest(bindparam("values", type_=ARRAY(String)))
+        .table_valued("value")
+        .render_derived(name="v")
+    )
+    newest = _newest_select(name, values.c.value).lateral("newest")
     return select(
-        inner.c.value, inner.c.id, inner.c.text, inner.c.possible_duplicate_of, inner.c.created_at
-    ).where(inner.c.newest <= SIMILAR_CANDIDATES)
+        values.c.value,
+        newest.c.id,
+        newest.c.text,
+        newest.c.possible_duplicate_of,
+        newest.c.created_at,
+    ).select_from(values.join(newest, true()))
 
 
 def _forward_row(complaint_id: str, now: datetime) -> dict[str, object]:

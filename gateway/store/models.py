@@ -110,13 +110,20 @@ class Reporter(Base):
     """Identity is kept apart from the complaint so it can be withheld (anonim) or masked."""
 
     __tablename__ = "reporters"
+    # 0011: the possible-duplicate check reads one identity's newest rows, walking
+    # (field, id) backwards; a lone (field) index made PostgreSQL sort its whole history.
+    __table_args__ = (
+        Index("ix_reporters_phone_id", "phone", "id"),
+        Index("ix_reporters_email_id", "email", "id"),
+        Index("ix_reporters_twitter_id_id", "twitter_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     name: Mapped[str | None] = mapped_column(String(200))
-    phone: Mapped[str | None] = mapped_column(String(32), index=True)
-    email: Mapped[str | None] = mapped_column(String(320), index=True)
+    phone: Mapped[str | None] = mapped_column(String(32))
+    email: Mapped[str | None] = mapped_column(String(320))
     twitter_handle: Mapped[str | None] = mapped_column(String(64))
-    twitter_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    twitter_id: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.intake import AlsoInTransaction, IntakeResult, Outcome
+from gateway.intake import (
+    SIMILAR_CANDIDATES,
+    AlsoInTransaction,
+    IntakeResult,
+    Outcome,
+    _newest_lateral,
+    _newest_one,
+)
 from gateway.runtime import Runtime
 from gateway.store.models import (
     Complaint,
@@ -259,3 +267,57 @@ async def test_more_than_one_batch_of_concurrent_submits(runtime: Runtime) -> No
     refs = sorted(r.tracking_ref for r in results)
     assert refs == [f"AGM-{i:06d}" for i in range(1, 601)]
     assert await count(runtime, Complaint) == 600
+
+
+async def test_a_busy_number_is_compared_with_its_newest_complaints(runtime: Runtime) -> None:
+    busy = "+6281311112222"
+    for i in range(SIMILAR_CANDIDATES + 10):
+        await runtime.intake.submit(make_raw(f"AGAM laporan nomor {i} tentang hal {i * 7919}"))
+    # A day and more ago: outside the window, however similar.
+    old = await runtime.intake.submit(
+        make_raw("AGAM pohon tumbang menutup jalan ke Maninjau", sender=busy)
+    )
+    for i in range(SIMILAR_CANDIDATES + 5):
+        await runtime.intake.submit(
+            make_raw(f"AGAM keluhan ke-{i}: kode {i * 104729}", sender=busy)
+        )
+    async with runtime.store.transaction() as s:
+        complaint = await s.get(Complaint, old.complaint_id)
+        complaint.created_at -= timedelta(hours=25)
+    recent = await runtime.intake.submit(
+        make_raw("AGAM lampu jalan di Lubuk Basung mati semua", sender=busy)
+    )
+    again_old = await runtime.intake.submit(
+        make_raw("AGAM pohon tumbang menutup jalan ke Maninjau!", sender=busy)
+    )
+    again_recent = await runtime.intake.submit(
+        make_raw("AGAM lampu jalan di Lubuk Basung mati semua!", sender=busy)
+    )
+    async with runtime.store.reader() as s:
+        links = {
+            cid: link
+            for cid, link in await s.execute(select(Complaint.id, Complaint.possible_duplicate_of))
+        }
+    assert links[again_recent.complaint_id] == recent.complaint_id
+    assert links[again_old.complaint_id] is None
+
+
+async def test_newest_complaints_of_a_number_are_read_from_the_index(runtime: Runtime) -> None:
+    """The check must not sort a number's whole history: the (phone, id) index is walked."""
+    async with runtime.store.transaction() as s:
+        conn = await s.connection()
+        if conn.dialect.name == "postgresql":
+            await conn.exec_driver_sql("SET LOCAL enable_seqscan = off")  # empty tables here
+            statement, values = _newest_lateral("phone"), {"values": ["+6281311112222"]}
+            explain, sort = "EXPLAIN", "Sort"
+        else:
+            statement, values = _newest_one("phone"), {"value": "+6281311112222"}
+            explain, sort = "EXPLAIN QUERY PLAN", "TEMP B-TREE"
+        compiled = statement.compile(conn)
+        params = compiled.construct_params(values)
+        rows = await conn.exec_driver_sql(
+            f"{explain} {compiled.string}", tuple(params[k] for k in compiled.positiontup or ())
+        )
+        plan = " | ".join(str(row[-1]) for row in rows)
+    assert "ix_reporters_phone_id" in plan, plan
+    assert sort not in plan, plan
