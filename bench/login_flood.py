@@ -44,9 +44,8 @@ import aiohttp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from argon2 import PasswordHasher  # noqa: E402
-
 from bench.run import config_for, database, listen_of  # noqa: E402
+from gateway.ops.auth import hash_password  # noqa: E402
 from gateway.store.db import Store  # noqa: E402
 from gateway.store.models import Operator  # noqa: E402
 
@@ -170,7 +169,7 @@ async def add_operator(url: str) -> None:
     store = Store(url)
     try:
         async with store.transaction() as s:
-            hashed = PasswordHasher().hash(PASSWORD)
+            hashed = hash_password(PASSWORD)
             s.add(Operator(name="admin", role="admin", region_code=None, password_hash=hashed))
     finally:
         await store.close()

@@ -21,6 +21,7 @@ def register(rt: Runtime) -> None:
             web.get("/api/v1/openapi.json", openapi_view(rt.settings)),
             web.get("/", form.show),
             web.post("/aduan", form.submit),
+            web.get("/aduan", form.to_form),
             web.get("/status", form.status),
             web.static("/static/web", STATIC),
         ]

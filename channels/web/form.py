@@ -86,6 +86,11 @@ class CitizenForm:
     async def show(self, request: web.Request) -> web.Response:
         return self._render(request, {})
 
+    async def to_form(self, request: web.Request) -> web.Response:
+        """/aduan opened as a link (the thanks page's address, copied or bookmarked): the
+        form, instead of a bare "405 Method Not Allowed"."""
+        raise web.HTTPSeeOther("/")
+
     async def submit(self, request: web.Request) -> web.StreamResponse:
         # What comes back carries what the citizen typed (name, phone): never cached.
         return no_store(await self._submit(request))

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+from zoneinfo import ZoneInfo
 
 import click
 
@@ -29,6 +30,8 @@ def log_cmd(
     """The ingestion log: every inbound outcome, forward and reply, oldest first. An inbound
     message's number (#12) is what `complaints assign 12 --region R` takes."""
 
+    zone = ZoneInfo(ctx.settings.gateway.timezone)  # JSON keeps UTC; people read local time
+
     async def go(store: Store) -> None:
         last = since_id
         while True:
@@ -43,7 +46,8 @@ def log_cmd(
                 else:
                     number = f"#{data['inbound_id']}" if data["inbound_id"] else "-"
                     click.echo(
-                        f"{data['ts'][:19]} {e.kind:<8} {e.channel or '-':<8} "
+                        f"{e.ts.astimezone(zone):%Y-%m-%d %H:%M:%S %Z} "
+                        f"{e.kind:<8} {e.channel or '-':<8} "
                         f"{e.region_code or '-':<6} {e.outcome:<12} {number:<7} "
                         f"{e.external_id or ''}{'  ' + e.reason if e.reason else ''}"
                     )

@@ -9,11 +9,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import click
-from argon2 import PasswordHasher
 from sqlalchemy import select
 
 from gateway.cli.common import CliContext, fail, pass_cli, run_with_store, to_json
 from gateway.ops import accounts
+from gateway.ops.auth import hash_password
 from gateway.store.db import Store
 from gateway.store.models import Operator
 
@@ -29,7 +29,7 @@ def _read_password(name: str) -> str:
         accounts.check_password(password, name)
     except accounts.AccountError as e:
         fail(e.en)
-    return PasswordHasher().hash(password)
+    return hash_password(password)
 
 
 def _run(ctx: CliContext, go: Callable[[Store], Awaitable[Any]]) -> Any:

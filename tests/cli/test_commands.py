@@ -6,7 +6,9 @@ import asyncio
 import json
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -91,6 +93,11 @@ async def test_log_and_stats_json(runtime: Runtime, config_path: Path) -> None:
     ]
     for key in ("ts", "channel", "outcome", "reason", "external_id", "complaint_id", "region"):
         assert key in lines[0]
+    # The text lines in [gateway] timezone (Asia/Jakarta in the example), the zone named.
+    text = await asyncio.to_thread(cli_in_process, config_path, "log")
+    first_ts = datetime.fromisoformat(lines[0]["ts"].replace("Z", "+00:00"))
+    wib = first_ts.astimezone(ZoneInfo("Asia/Jakarta")).strftime("%Y-%m-%d %H:%M:%S WIB")
+    assert text.stdout.splitlines()[0].startswith(wib), text.stdout
     agam = await asyncio.to_thread(
         cli_in_process, config_path, "log", "--json", "--region", "AGAM", "--channel", "sms"
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 from datetime import UTC, datetime, timedelta
 from ipaddress import ip_network
@@ -195,6 +196,19 @@ async def test_password_work_is_bounded_and_off_the_loop() -> None:
     assert await work.verify(hashed, "kata-sandi-uji") is True
     assert await work.verify(None, "apa saja") is False
     work.close()
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one CPU: nothing to leave free")
+async def test_password_work_leaves_the_first_cpu_to_the_event_loop() -> None:
+    """argon2 starts its own threads (one per lane); they inherit the pool thread's CPUs."""
+    work = PasswordWork()
+    mine = sorted(os.sched_getaffinity(0))
+    try:
+        seen = await work._run(lambda: sorted(os.sched_getaffinity(0)))
+    finally:
+        work.close()
+    assert seen == mine[1:]
+    assert sorted(os.sched_getaffinity(0)) == mine  # the caller's thread is untouched
 
 
 async def test_login_form_needs_its_csrf_token(console: Console) -> None:

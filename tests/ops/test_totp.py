@@ -11,6 +11,7 @@ import time
 
 import pyotp
 from aiohttp.test_utils import TestClient
+from argon2 import PasswordHasher
 from sqlalchemy import select
 
 from gateway.ops.auth import Signer, load_secret
@@ -203,3 +204,24 @@ async def test_a_password_reset_voids_a_sign_in_waiting_for_its_code(console: Co
     )
     assert done.exit_code == 0, done.output
     assert await code_step(client, page, code_at(secret, step + 1)) == 401
+
+
+async def test_an_older_hash_is_redone_at_sign_in_and_the_code_still_follows(
+    console: Console,
+) -> None:
+    """A hash with older parameters (the library's defaults: 64 MiB, 4 lanes) is replaced
+    at the password step, before the code step binds to it: the code then still signs in."""
+    client, rt = console
+    await sign_in_as(client, "admin")
+    secret = await enrol(client)
+    step = now_step()
+    await post(client, "/ops/account/totp/confirm", {"code": code_at(secret, step)}, "/ops/account")
+    async with rt.store.transaction() as s:
+        admin = await s.scalar(select(Operator).where(Operator.name == "admin"))
+        admin.password_hash = PasswordHasher().hash(PASSWORD)
+    page = await password_step(client)
+    assert await code_step(client, page, code_at(secret, step + 1)) == 303
+    async with rt.store.reader() as s:
+        stored = await s.scalar(select(Operator.password_hash).where(Operator.name == "admin"))
+    assert "$m=19456,t=2,p=1$" in stored
+    assert await fresh_login(client, "admin") == 200  # the password alone: the code form again

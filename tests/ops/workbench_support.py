@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from aiohttp.test_utils import TestClient, TestServer
-from argon2 import PasswordHasher
 
 from gateway.app import build_http_app, build_runtime
+from gateway.ops.auth import hash_password
 from gateway.runtime import Runtime
 from gateway.settings import Settings
 from gateway.store.db import Store
@@ -23,7 +23,7 @@ async def open_console(
     settings: Settings, store: Store
 ) -> AsyncIterator[tuple[TestClient, Runtime]]:
     """An admin `admin` and an AGAM operator `agam`, both with PASSWORD."""
-    hashed = PasswordHasher().hash(PASSWORD)
+    hashed = hash_password(PASSWORD)
     async with store.transaction() as s:
         s.add(Operator(name="admin", role="admin", region_code=None, password_hash=hashed))
         s.add(Operator(name="agam", role="operator", region_code="AGAM", password_hash=hashed))

@@ -68,3 +68,12 @@ async def test_machine_paths_keep_their_own_errors(client: TestClient) -> None:
     resp = await client.get("/open311/v2/tidak-ada.json")
     assert resp.status == 404 and resp.content_type == "application/json"
     assert "Halaman tidak ditemukan" not in await (await client.get("/webhooks/sms/x")).text()
+
+
+async def test_the_thanks_pages_address_opened_as_a_link_leads_to_the_form(
+    client: TestClient,
+) -> None:
+    resp = await client.get("/aduan", allow_redirects=False)
+    assert resp.status == 303 and resp.headers["Location"] == "/"
+    form = await client.get("/aduan")
+    assert form.status == 200 and 'action="/aduan"' in await form.text()
