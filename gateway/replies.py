@@ -27,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from channels.registry import CHANNELS
 from gateway import events
 from gateway.gsm7 import gsm_friendly, measure
 from gateway.intake import IntakeContext, IntakeHook, Outcome
@@ -34,9 +35,9 @@ from gateway.settings import Settings
 from gateway.store.models import Complaint, Cursor, InboundMessage, OutboxItem
 from normalizer.types import RejectReason
 
-REPLY_CHANNELS = frozenset({"sms", "twitter", "email", "whatsapp", "telegram"})
-# Chat channels routed by keyword: a message without a known keyword hears the format.
-HELP_CHANNELS = frozenset({"sms", "whatsapp", "telegram"})
+# Which channels answer through the outbox, and which hear the format: the registry says.
+REPLY_CHANNELS = frozenset(c.name for c in CHANNELS if c.replies)
+HELP_CHANNELS = frozenset(c.name for c in CHANNELS if c.help)
 HELP_REASONS = frozenset({RejectReason.UNROUTED, RejectReason.EMPTY_TEXT, RejectReason.TOO_SHORT})
 # Values that may be shortened to make an SMS fit, least important first.
 SHRINKABLE = ("reason", "region", "keyword")

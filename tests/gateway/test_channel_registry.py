@@ -51,3 +51,15 @@ async def test_build_runtime_registers_every_channel(tmp_path: Path) -> None:
         await store.close()
     paths = {r.path for r in rt.routes if isinstance(r, web.RouteDef)}
     assert "/api/v1/complaints" in paths  # channels.web, registered through the table
+
+
+def test_the_channels_that_answer_are_the_ones_with_a_reply_sender() -> None:
+    """`replies` in the table decides which channels get reply rows; a channel that says so
+    registers the sender that sends them (when enabled), and no other channel does: a row
+    for a channel without one would wait for nobody."""
+    root = Path(__file__).resolve().parents[2] / "channels"
+    senders = {
+        c.name for c in CHANNELS if "add_sender(" in (root / c.name / "__init__.py").read_text()
+    }
+    assert senders == {c.name for c in CHANNELS if c.replies}
+    assert {c.name for c in CHANNELS if c.help} <= senders
