@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -22,8 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from channels.telegram.client import BotApi, BotApiError
 from channels.telegram.config import TelegramConfig
 from channels.telegram.receive import CHANNEL, TOKEN_REFUSED, InTransaction, TelegramReceiver
-from gateway import events
 from gateway.logsafe import log_failure
+from gateway.poll_faults import PollFaults
 from gateway.runtime import Runtime
 from gateway.store.db import StoreUnavailable
 from gateway.store.models import Cursor
@@ -62,8 +61,7 @@ class TelegramPoller:
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._leading = False
-        self._failures = 0
-        self._last_fault: tuple[str, int | None] | None = None
+        self.faults = PollFaults(rt, CHANNEL, self.cfg.backoff_base_s, self.cfg.backoff_max_s)
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=self.name)
@@ -156,10 +154,7 @@ class TelegramPoller:
     async def _on_fault(
         self, kind: str, detail: str, status: int | None, retry_after: float | None
     ) -> float:
-        self._failures += 1
-        growth = self.cfg.backoff_base_s * 2 ** min(self._failures - 1, 30)
-        ceiling = min(self.cfg.backoff_max_s, growth)
-        delay = ceiling / 2 + random.uniform(0, ceiling / 2)
+        delay = self.faults.failed()
         ok = False
         if kind == "rate_limited":
             delay = retry_after if retry_after is not None else delay
@@ -180,31 +175,11 @@ class TelegramPoller:
             )
         else:
             message = f"gangguan Telegram ({kind}: {detail}); dicoba lagi dalam {delay:.0f} detik"
-            ok = self._failures < 3  # one 502 is weather, three in a row is an outage
-        log.warning(
-            "telegram poll failed",
-            extra={"fault": kind, "status": status, "retry_in_s": round(delay, 1)},
-        )
-        self.rt.health.set(CHANNEL, ok, message)
-        if self._last_fault != (kind, status):
-            self._last_fault = (kind, status)
-            await events.record_channel_event(
-                self.rt.store,
-                CHANNEL,
-                kind,
-                detail,
-                {"status": status, "retry_in_s": round(delay, 1)},
-            )
-        return delay
+            ok = not self.faults.outage
+        return await self.faults.report(kind, detail, status, delay, message, ok)
 
     async def _on_success(self) -> None:
-        if self._last_fault is not None:
-            await events.record_channel_event(
-                self.rt.store, CHANNEL, "recovered", f"after {self._failures} failures"
-            )
-        self._failures = 0
-        self._last_fault = None
-        self.rt.health.set(CHANNEL, True, "getUpdates berjalan")
+        await self.faults.succeeded("getUpdates berjalan")
 
 
 def _update_id(update: Any) -> int:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -26,6 +25,7 @@ from channels.twitter.tweets import BadPage, Found, parse_page, skip_reason, to_
 from gateway import events
 from gateway.intake import IntakeResult
 from gateway.logsafe import log_failure
+from gateway.poll_faults import PollFaults
 from gateway.runtime import Runtime
 from gateway.store.db import StoreUnavailable
 from gateway.store.models import Cursor
@@ -64,8 +64,7 @@ class TwitterPoller:
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._leading = False
-        self._failures = 0
-        self._last_fault: tuple[str, int | None] | None = None
+        self.faults = PollFaults(rt, CHANNEL, self.cfg.backoff_base_s, self.cfg.backoff_max_s)
 
     def _load_hashtags(self) -> None:
         # At start and after a reload (SIGHUP): the regions may have changed.
@@ -198,7 +197,7 @@ class TwitterPoller:
     async def _on_fault(
         self, kind: str, detail: str, status: int | None, reset_at: float | None
     ) -> float:
-        self._failures += 1
+        delay = self.faults.failed()
         if kind == "rate_limited" and reset_at is not None:
             delay = max(reset_at - time.time(), 0.0) + 1.0
             until = datetime.fromtimestamp(time.time() + delay, UTC).strftime("%H:%M:%S UTC")
@@ -212,35 +211,12 @@ class TwitterPoller:
             )
             ok = False
         else:
-            growth = self.cfg.backoff_base_s * 2 ** min(self._failures - 1, 30)
-            ceiling = min(self.cfg.backoff_max_s, growth)
-            delay = ceiling / 2 + random.uniform(0, ceiling / 2)
             message = f"gangguan X API ({kind}: {detail}); dicoba lagi dalam {delay:.0f} detik"
-            ok = self._failures < 3  # one 503 is weather, three in a row is an outage
-        log.warning(
-            "twitter poll failed",
-            extra={"fault": kind, "status": status, "retry_in_s": round(delay, 1)},
-        )
-        self.rt.health.set(CHANNEL, ok, message)
-        if self._last_fault != (kind, status):
-            self._last_fault = (kind, status)
-            await events.record_channel_event(
-                self.rt.store,
-                CHANNEL,
-                kind,
-                detail,
-                {"status": status, "retry_in_s": round(delay, 1)},
-            )
-        return delay
+            ok = not self.faults.outage
+        return await self.faults.report(kind, detail, status, delay, message, ok)
 
     async def _on_success(self) -> None:
-        if self._last_fault is not None:
-            await events.record_channel_event(
-                self.rt.store, CHANNEL, "recovered", f"after {self._failures} failures"
-            )
-        self._failures = 0
-        self._last_fault = None
-        self.rt.health.set(CHANNEL, True, f"memantau {len(self.watched)} tagar")
+        await self.faults.succeeded(f"memantau {len(self.watched)} tagar")
 
 
 def _user_id_of(access_token: str | None) -> str | None:
