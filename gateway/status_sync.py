@@ -2,11 +2,13 @@
 
 Every `[lapor] status_sync_interval_s` the leader among the gateway instances (PostgreSQL
 advisory lock "status-sync") asks LAPOR for the status of each `forwarded` complaint, in
-batches. A changed status is stored in one transaction with its event; a status in
-`resolved_statuses` also closes the complaint and, when `notify_on_resolved`, queues the
-`resolved` reply. The change is a compare-and-set UPDATE (still forwarded, status still the
-one this pass read), so a repeated poll or a second instance finds nothing to change and
-queues nothing twice; the reply's unique idempotency key (one per complaint) backs that up.
+batches, at most `status_sync_max_per_s` calls a second: the pass's cost stays flat however
+many complaints wait on LAPOR, and the next pass starts an interval after this one ends. A
+changed status is stored in one transaction with its event; a status in `resolved_statuses`
+also closes the complaint and, when `notify_on_resolved`, queues the `resolved` reply. The
+change is a compare-and-set UPDATE (still forwarded, status still the one this pass read),
+so a repeated poll or a second instance finds nothing to change and queues nothing twice;
+the reply's unique idempotency key (one per complaint) backs that up.
 
 LAPOR being unreachable makes the service unhealthy and ends the pass without events; the
 next interval simply tries again. Adapters without a status call (xml, http without
@@ -144,13 +146,19 @@ class StatusSync:
 
     async def _pass(self, result: PollResult) -> None:
         after = ""
+        loop = asyncio.get_running_loop()
+        gap = 1.0 / self.cfg.status_sync_max_per_s
+        next_call = loop.time()
         while not self._stop.is_set():
             batch = await self._forwarded_after(after)
             if not batch:
                 return
             for complaint_id, tracking_id, known, sync_error in batch:
+                if (wait := next_call - loop.time()) > 0:
+                    await self._sleep(wait)
                 if self._stop.is_set():
                     return
+                next_call = max(next_call, loop.time() - gap) + gap
                 try:
                     status = await self.client.status(tracking_id)
                 except RetryableError as e:

@@ -54,6 +54,9 @@ class LaporConfig(Section):
     resolved_statuses: tuple[str, ...] = ("selesai",)
     notify_on_resolved: bool = True
     status_sync_batch: int = Field(default=100, ge=1)  # complaints read per query
+    # Status calls per second at most: a pass over 100,000 forwarded complaints then takes
+    # hours, not the core that takes complaints in, nor a burst LAPOR would refuse.
+    status_sync_max_per_s: float = Field(default=10.0, gt=0)
     # Outbox worker: how often it looks for due rows, how many it takes and sends at once,
     # and how long a claim lasts before another worker may take the row over.
     outbox_poll_interval_s: float = Field(default=1.0, gt=0)

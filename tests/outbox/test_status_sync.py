@@ -142,6 +142,31 @@ async def test_a_report_lapor_does_not_know_does_not_stop_the_others(
     assert not health.ok and "9999999" in health.detail and "HTTP 404" in health.detail
 
 
+async def test_status_calls_are_paced_and_stop_ends_the_wait(
+    runtime: Runtime, sandbox: RunningSandbox
+) -> None:
+    """At most status_sync_max_per_s calls a second, across batches; a stop during the
+    wait between two calls ends the pass at once instead of asking the rest."""
+    point_at(runtime, sandbox.url, status_sync_max_per_s=20.0, status_sync_batch=2)
+    for i in range(5):
+        await forwarded(runtime, f"AGAM lampu jalan mati di jorong nomor {i} sejak {i * 7} hari")
+    sync = StatusSync(runtime)
+    started = time.monotonic()
+    result = await sync.poll_once()
+    assert result.checked == 5
+    assert time.monotonic() - started >= 4 / 20.0  # four gaps of 50 ms between five calls
+
+    point_at(runtime, sandbox.url, status_sync_max_per_s=0.5)  # one call, then a 2 s wait
+    slow = StatusSync(runtime)
+    task = asyncio.create_task(slow.poll_once())
+    await asyncio.sleep(0.3)
+    started = time.monotonic()
+    await slow.stop()
+    assert (await task).checked == 1
+    assert time.monotonic() - started < 1.0
+    await sync.client.close()
+
+
 async def serve(sandbox: RunningSandbox, port: int) -> web.AppRunner:
     """(Re)start a sandbox's state on a fixed port, as LAPOR coming back after an outage."""
     runner = web.AppRunner(sandbox.lapor.app(), access_log=None)
