@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from ipaddress import IPv4Network, IPv6Network, ip_address
@@ -109,6 +110,19 @@ def error_middleware(max_body_bytes: int) -> Callable[..., Awaitable[web.StreamR
 
 def _for_citizens(path: str) -> bool:
     return path not in MACHINE_PATHS and not path.startswith(MACHINE_PREFIXES)
+
+
+def secret_matches(given: str | bytes | None, expected: str | bytes) -> bool:
+    """Constant-time comparison of a secret a client sent (header, query, form field) with
+    ours. Bytes on both sides: hmac.compare_digest raises on a str with non-ASCII, and a
+    header can carry anything (undecodable bytes arrive as lone surrogates)."""
+    if not given:
+        return False
+    return hmac.compare_digest(_bytes(given), _bytes(expected))
+
+
+def _bytes(value: str | bytes) -> bytes:
+    return value if isinstance(value, bytes) else value.encode("utf-8", "surrogatepass")
 
 
 def client_address(request: web.Request, trusted_proxies: Sequence[IPNetwork]) -> str:

@@ -239,3 +239,24 @@ def with_http(settings: Settings, **changes: object) -> Settings:
     http = settings.file.http.model_validate({**settings.file.http.model_dump(), **changes})
     settings.file = settings.file.model_copy(update={"http": http})
     return settings
+
+
+async def raw_post(
+    host: str, port: int, path: str, headers: list[tuple[str, bytes]], body: bytes
+) -> tuple[int, bytes]:
+    """One POST written byte for byte (header values an HTTP client library would refuse
+    to send, e.g. invalid UTF-8); (status, body) of the answer."""
+    reader, writer = await asyncio.open_connection(host, port)
+    head = b"".join(name.encode() + b": " + value + b"\r\n" for name, value in headers)
+    writer.write(
+        f"POST {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n"
+        f"Content-Length: {len(body)}\r\n".encode()
+        + head
+        + b"\r\n"
+        + body
+    )
+    await writer.drain()
+    answer = await reader.read()
+    writer.close()
+    status_line, _, rest = answer.partition(b"\r\n")
+    return int(status_line.split()[1]), rest.partition(b"\r\n\r\n")[2]

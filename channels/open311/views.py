@@ -9,7 +9,6 @@ data; a confidential complaint shows neither its text nor its location or media.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import secrets
 import weakref
@@ -31,7 +30,7 @@ from channels.open311.parse import (
     parse_request,
 )
 from gateway import events
-from gateway.http_common import client_address
+from gateway.http_common import client_address, secret_matches
 from gateway.intake import IntakeResult, Outcome
 from gateway.ratelimit import RateLimiter
 from gateway.region_services import DEFAULT_SERVICES, ServiceConfig
@@ -300,7 +299,7 @@ class Open311Api:
 
     def _client(self, key: str) -> ApiClientConfig | None:
         for client in self.settings.file.api_clients:
-            if key and hmac.compare_digest(client.key.encode(), key.encode()):
+            if secret_matches(key, client.key):
                 return client
         return None
 

@@ -22,7 +22,7 @@ from aiohttp import web
 
 from channels.sms.config import SmsConfig
 from gateway import events
-from gateway.http_common import json_error
+from gateway.http_common import json_error, secret_matches
 from gateway.runtime import Runtime
 from normalizer.types import Attachment, Channel, RawMessage
 
@@ -154,7 +154,7 @@ class SmsWebhooks:
         given = request.headers.get(GENERIC_SIGNATURE, "").strip().lower()
         if not given:
             return await self._refuse("generic", f"missing {GENERIC_SIGNATURE}")
-        if not hmac.compare_digest(given, generic_signature(secret, body)):
+        if not secret_matches(given, generic_signature(secret, body)):
             return await self._refuse("generic", f"wrong {GENERIC_SIGNATURE}")
         fields = self._generic_fields(request.content_type, body)
         sender = (fields.get("from") or "").strip()
@@ -209,7 +209,7 @@ class SmsWebhooks:
             return await self._refuse("twilio", f"missing {TWILIO_SIGNATURE}")
         url = self.rt.settings.http.public_url.rstrip("/") + request.path_qs
         if not any(
-            hmac.compare_digest(given, twilio_signature(token, u, params))
+            secret_matches(given, twilio_signature(token, u, params))
             for u in _with_and_without_port(url)
         ):
             return await self._refuse("twilio", f"wrong {TWILIO_SIGNATURE}")
@@ -267,7 +267,7 @@ class SmsWebhooks:
         given = fields.get("secret", "")
         if not given:
             return await self._refuse("kannel", "missing secret")
-        if not hmac.compare_digest(given.encode(), secret.encode()):
+        if not secret_matches(given, secret):
             return await self._refuse("kannel", "wrong secret")
         if request.method == "POST" and "text" not in fields:
             # post-url: the message is the body; Kannel names the rest in X-Kannel-* headers.

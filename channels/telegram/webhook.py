@@ -9,7 +9,6 @@ gets 400 and a `malformed_update` event: retrying it would not make it one.
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 
@@ -17,7 +16,7 @@ from aiohttp import web
 
 from channels.telegram.config import TelegramConfig
 from channels.telegram.receive import MALFORMED, TelegramReceiver
-from gateway.http_common import json_error
+from gateway.http_common import json_error, secret_matches
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +44,7 @@ class TelegramWebhook:
 
     async def handle(self, request: web.Request) -> web.Response:
         given = request.headers.get(SECRET_HEADER, "")
-        if not given or not hmac.compare_digest(given.encode(), self.secret):
+        if not secret_matches(given, self.secret):
             why = f"{'missing' if not given else 'wrong'} {SECRET_HEADER}"
             log.warning("telegram webhook refused", extra={"why": why})
             await self.receiver.record("rejected", "bad_signature", None, None, detail={"why": why})

@@ -9,7 +9,6 @@ different body, 429 over the rate limit, 503 store unavailable. Every answer is
 
 from __future__ import annotations
 
-import hmac
 import json
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -23,7 +22,7 @@ from channels.web import messages
 from channels.web.idempotency import first_request, same_request
 from channels.web.schemas import ComplaintIn
 from gateway import events
-from gateway.http_common import client_address, json_error
+from gateway.http_common import client_address, json_error, secret_matches
 from gateway.intake import IntakeResult, Outcome
 from gateway.jsonutil import to_json
 from gateway.queries import public_status_json
@@ -57,7 +56,7 @@ class ComplaintApi:
         if scheme.lower() != "bearer" or not key:
             return None
         for client in self.clients:
-            if hmac.compare_digest(client.key.encode(), key.strip().encode()):
+            if secret_matches(key.strip(), client.key):
                 return client
         return None
 
@@ -122,6 +121,16 @@ class ComplaintApi:
                 "idempotency_key_too_long",
                 f"Idempotency-Key paling panjang {MAX_KEY_CHARS} karakter.",
                 f"Idempotency-Key is longer than {MAX_KEY_CHARS} characters.",
+            )
+        if key is not None and not key.isprintable():
+            # Control characters, or bytes that are not UTF-8 (lone surrogates here).
+            await self._reject_event(client, "idempotency_key_invalid", None)
+            return json_error(
+                400,
+                "idempotency_key_invalid",
+                "Idempotency-Key hanya boleh berisi teks yang dapat dicetak (UTF-8, tanpa "
+                "karakter kendali).",
+                "Idempotency-Key must be printable UTF-8 text, without control characters.",
             )
         body = await request.read()  # 413 beyond http.max_body_bytes (middleware)
         try:

@@ -119,8 +119,10 @@ MODELS: tuple[tuple[type[BaseModel], str], ...] = (
 
 ERROR_CASES = {
     "400": both(
-        "JSON rusak, bukan UTF-8, atau tanpa Idempotency-Key/external_id.",
-        "Malformed JSON, invalid UTF-8, or neither Idempotency-Key nor external_id.",
+        "JSON rusak, bukan UTF-8, atau tanpa Idempotency-Key/external_id (atau kuncinya "
+        "bukan teks yang dapat dicetak).",
+        "Malformed JSON, invalid UTF-8, or neither Idempotency-Key nor external_id (or a key "
+        "that is not printable text).",
     ),
     "401": both("Kunci API tidak ada atau salah.", "Missing or wrong API key."),
     "403": both("Wilayah tidak diizinkan untuk kunci ini.", "Region not allowed for this key."),

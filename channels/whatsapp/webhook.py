@@ -33,7 +33,7 @@ from channels.whatsapp.graph import (
 from channels.whatsapp.payload import Parsed, PayloadError, WaMessage, parse
 from channels.whatsapp.statuses import record_statuses
 from gateway import events
-from gateway.http_common import json_error
+from gateway.http_common import json_error, secret_matches
 from gateway.intake import IntakeResult, Outcome
 from gateway.runtime import Runtime
 from gateway.store.db import StoreUnavailable
@@ -80,7 +80,7 @@ class WhatsAppWebhook:
             q.get("hub.mode") == "subscribe"
             and q.get("hub.challenge")
             and expected
-            and hmac.compare_digest(token.encode(), expected.encode())
+            and secret_matches(token, expected)
         ):
             return web.Response(text=q["hub.challenge"], content_type="text/plain")
         log.warning("WhatsApp verification refused", extra={"mode": q.get("hub.mode")})
@@ -91,7 +91,7 @@ class WhatsAppWebhook:
         given = request.headers.get(SIGNATURE, "").strip()
         if not given:
             return await self._refuse(f"missing {SIGNATURE}")
-        if not hmac.compare_digest(given.lower(), signature(self.config.app_secret or "", body)):
+        if not secret_matches(given.lower(), signature(self.config.app_secret or "", body)):
             return await self._refuse(f"wrong {SIGNATURE}")
         try:
             parsed = parse(json.loads(body.decode("utf-8")))

@@ -31,6 +31,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.http_common import secret_matches
 from gateway.store.db import Store
 from gateway.store.models import LoginFailure, Operator, utcnow
 from gateway.store.models import OperatorSession as SessionRow
@@ -100,7 +101,7 @@ class Signer:
         return self.mac(b"csrf:" + cookie.encode())[:32]
 
     def check_csrf(self, cookie: str, token: object) -> bool:
-        return bool(cookie) and hmac.compare_digest(self.csrf_token(cookie), str(token or ""))
+        return bool(cookie) and secret_matches(str(token or ""), self.csrf_token(cookie))
 
     def dump(self, data: dict[str, Any], purpose: bytes = b"flash") -> str:
         """Signed (not secret) data; `purpose` keeps a flash from passing as anything else."""

@@ -25,6 +25,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.http_common import secret_matches
 from gateway.store.models import Operator
 
 ISSUER = "lapor-gateway"
@@ -76,7 +77,7 @@ def matching_step(secret: str, code: str, now: float | None = None) -> int | Non
     totp = pyotp.TOTP(secret)
     current = int((time.time() if now is None else now) // STEP_S)
     for step in range(current - DRIFT_STEPS, current + DRIFT_STEPS + 1):
-        if hmac.compare_digest(totp.generate_otp(step), code):
+        if secret_matches(code, totp.generate_otp(step)):
             return step
     return None
 

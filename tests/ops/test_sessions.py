@@ -218,6 +218,13 @@ async def test_login_form_needs_its_csrf_token(console: Console) -> None:
     )
     assert resp.status == 403 and "lapor_ops" not in resp.cookies
     assert "kedaluwarsa" in await resp.text()
+    await client.get("/ops/login")  # the login cookie the token would belong to
+    forged = await client.post(  # not ASCII: compare_digest on str would raise (a 500)
+        "/ops/login",
+        data={"name": "agam", "password": PASSWORD, "csrf": "tökén-palsu"},
+        allow_redirects=False,
+    )
+    assert forged.status == 403 and "kedaluwarsa" in await forged.text()
 
 
 async def test_every_console_answer_is_uncached_and_unframeable(console: Console) -> None:

@@ -21,6 +21,7 @@ from gateway.runtime import Runtime
 from gateway.store.db import Store
 from tests.channels.sms.conftest import GENERIC_SECRET, KANNEL_SECRET, TWILIO_TOKEN
 from tests.channels.sms.helpers import complaints, events_of, inbound
+from tests.support import raw_post
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "sms"
 TWILIO_BODY = (FIXTURES / "twilio_inbound_sms.txt").read_text()
@@ -262,3 +263,28 @@ async def test_store_down_answers_503(runtime: Runtime) -> None:
             assert (await resp.json())["error"]["code"] == "store_unavailable"
     finally:
         await dead.close()
+
+
+@pytest.mark.parametrize(
+    ("provider", "header", "body", "content_type"),
+    [
+        ("generic", "X-Lapor-Signature", GENERIC_JSON, b"application/json"),
+        ("twilio", "X-Twilio-Signature", TWILIO_BODY, b"application/x-www-form-urlencoded"),
+    ],
+)
+async def test_a_signature_header_that_is_not_text_is_refused_not_a_crash(
+    client: TestClient, runtime: Runtime, provider: str, header: str, body: str, content_type: bytes
+) -> None:
+    """Bytes that are not UTF-8 (or are, but not ASCII) in a signature header: 403 and the
+    ingestion log's bad_signature, as for any wrong signature; nothing stored."""
+    for value in (b"\xff\xfe\xed\xa0\x80", "tanda-tangan-é".encode()):
+        status, _ = await raw_post(
+            client.host,
+            client.port,
+            f"/webhooks/sms/{provider}",
+            [("Content-Type", content_type), (header, value)],
+            body.encode(),
+        )
+        assert status == 403
+    assert await inbound(runtime.store) == []
+    assert {e.reason for e in await events_of(runtime.store)} == {"bad_signature"}

@@ -14,7 +14,7 @@ from gateway.app import RUNTIME_KEY, build_http_app, build_runtime
 from gateway.settings import Settings
 from gateway.store.db import Store
 from gateway.store.models import Complaint, Event, InboundMessage, Reporter
-from tests.support import API_KEY_ALL, API_KEY_BEBEJA, with_http
+from tests.support import API_KEY_ALL, API_KEY_BEBEJA, raw_post, with_http
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "web"
 BEBEJA = json.loads((FIXTURES / "bebeja_complaint.json").read_text())
@@ -396,3 +396,30 @@ async def test_forwarded_for_is_believed_only_from_trusted_proxies(
         hops = ["203.0.113.9, 198.51.100.1", "203.0.113.8, 198.51.100.1", "198.51.100.2"]
         assert await statuses(c, hops) == [404, 404, 404]
         assert await statuses(c, ["198.51.100.1"]) == [429]
+
+
+@pytest.mark.parametrize(
+    ("header", "value", "status", "code"),
+    [
+        ("Authorization", b"Bearer \xff\xfe\xed\xa0\x80kunci", 401, "unauthorized"),
+        ("Authorization", "Bearer kunci-é".encode(), 401, "unauthorized"),
+        ("Idempotency-Key", b"kunci-\xff\xfe", 400, "idempotency_key_invalid"),
+        ("Idempotency-Key", b"kunci\tdengan-tab", 400, "idempotency_key_invalid"),
+    ],
+)
+async def test_header_bytes_that_are_not_text_get_a_clear_answer(
+    client: TestClient, store: Store, header: str, value: bytes, status: int, code: str
+) -> None:
+    """Headers are written byte for byte (no client library sends these): never a 500."""
+    headers = [
+        ("Content-Type", b"application/json"),
+        ("Authorization", f"Bearer {API_KEY_BEBEJA}".encode()),
+        ("Idempotency-Key", b"idem-bytes-1"),
+    ]
+    headers = [(name, value if name == header else v) for name, v in headers]
+    got, body = await raw_post(
+        client.host, client.port, "/api/v1/complaints", headers, json.dumps(BEBEJA).encode()
+    )
+    assert got == status, body
+    assert json.loads(body)["error"]["code"] == code
+    assert await counts(store) == (0, 0)
