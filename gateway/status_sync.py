@@ -158,7 +158,7 @@ class StatusSync:
                     await self._sleep(wait)
                 if self._stop.is_set():
                     return
-                next_call = max(next_call, loop.time() - gap) + gap
+                next_call = max(next_call, loop.time()) + gap
                 try:
                     status = await self.client.status(tracking_id)
                 except RetryableError as e:
