@@ -250,7 +250,11 @@ async def authenticate(
         return None
     if _hasher.check_needs_rehash(op.password_hash):
         # Same password, current parameters; before the second factor's step binds to it.
-        op.password_hash = await work.hash(password)
+        # Only when the pool has room: a right password is never turned away for this.
+        try:
+            op.password_hash = await work.hash(password)
+        except Busy:
+            return op
         async with store.transaction() as session:
             await session.execute(
                 update(Operator).where(Operator.id == op.id).values(password_hash=op.password_hash)
