@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from gateway.logsafe import redact
+from gateway.store.checkpointer import WAL_SAFETY_PAGES, Checkpointer
 from gateway.store.sqlite_writer import WriterThread, connector
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -61,6 +62,10 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
             cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
+            # Statement journals (a SAVEPOINT per message) in memory, not in temp files.
+            cur.execute("PRAGMA temp_store=MEMORY")
+            # The Store's checkpointer thread does this work; commits only as a safety net.
+            cur.execute(f"PRAGMA wal_autocheckpoint={WAL_SAFETY_PAGES}")
             cur.close()
 
         @event.listens_for(engine.sync_engine, "begin")
@@ -97,6 +102,7 @@ class Store:
         self._writer_db = database if self.is_sqlite and database != ":memory:" else None
         self._writer: WriterThread | None = None
         self._writer_engine: AsyncEngine | None = None
+        self._checkpointer: Checkpointer | None = None
         # (monotonic time, reason) of the last failed write, None once a write succeeds:
         # reads can work while writes fail (a full disk), and /readyz must say so.
         self.write_failure: tuple[float, str] | None = None
@@ -113,6 +119,7 @@ class Store:
         assert self._write_lock is not None
         async with self._write_lock:
             if self._writer is None:
+                self._checkpointer = Checkpointer(self._writer_db)
                 self._writer = WriterThread()
                 self._writer_engine = make_engine(
                     self.url,
@@ -195,6 +202,9 @@ class Store:
             await self._writer.run(self._writer_engine.dispose)
             self._writer.stop()
             self._writer = self._writer_engine = None
+        if self._checkpointer is not None:
+            await asyncio.to_thread(self._checkpointer.stop)
+            self._checkpointer = None
         await self.engine.dispose()
 
 
