@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from normalizer import Channel, Normalized, RawMessage, normalize
 from normalizer.keywords import first_token
-from normalizer.text import clean_text
+from normalizer.text import _strip_invisible, _strip_invisible_chars, clean_text
 from tests.normalizer.cases import RECEIVED, REGIONS, SHORT_CODE, api, sms
 
 # Text that mixes what real messages carry with what breaks naive code: controls, NUL,
@@ -79,3 +79,10 @@ def test_any_keyword_spelling_routes(keyword, separator, body):
     assert got.region_code == region
     if first_token(body).upper() not in ("RAHASIA", "ANONIM"):
         assert isinstance(got, Normalized) and got.text == clean_text(body)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=MESSY_TEXT)
+def test_strip_invisible_fast_path_changes_nothing(text: str) -> None:
+    # The isprintable() shortcut must keep exactly what the character loop keeps.
+    assert _strip_invisible(text) == _strip_invisible_chars(text)
