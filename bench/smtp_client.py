@@ -15,6 +15,12 @@ from pathlib import Path
 FIXTURE = Path(__file__).resolve().parents[1] / "tests/fixtures/email/gmail_reply_qp.eml"
 MARK = b"<CAHk8rT0w+V3ZP1hq6c5Lq0@"
 RCPT = "aduan@agamkab.go.id"
+# What differs from one citizen's mail to the next, so that no header parse is reused
+# across messages that real mail would not share (To and the Content-Types are shared).
+SENDER = b"budi.santoso.agam@"
+THREAD = b"<CAF3xYj8q2_mHkz7d+AgN0Wq@"
+SUBJECT = b"Subject: =?UTF-8?B?SmFsYW4gcnVzYWsgZGkgTHVidWsgQmFzdW5nIPCfmqc=?="
+DATE = b"Date: Mon, 3 Jun 2024 17:40:58 +0700"
 
 
 def main() -> None:
@@ -22,7 +28,7 @@ def main() -> None:
     # On the wire a message's lines end in CRLF (smtplib sends bytes as given, and a
     # receiver reading LF-only text sees one line too long for RFC 5321).
     template = FIXTURE.read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
-    assert MARK in template
+    assert all(mark in template for mark in (MARK, SENDER, THREAD, SUBJECT, DATE))
     accepted: list[str] = []
     latencies: list[float] = []
     failed = 0
@@ -32,10 +38,18 @@ def main() -> None:
         while time.perf_counter() < deadline:
             i += 1
             key = f"{prefix}-{i}"
-            body = template.replace(MARK, f"<{key}@".encode(), 1)
+            body = (
+                template.replace(MARK, f"<{key}@".encode(), 1)
+                .replace(SENDER, f"warga.{key}@".encode())
+                .replace(THREAD, f"<thread-{key}@".encode())
+                .replace(SUBJECT, f"Subject: Jalan rusak di Lubuk Basung ({i})".encode())
+                .replace(
+                    DATE, f"Date: Mon, 3 Jun 2024 17:{i // 60 % 60:02d}:{i % 60:02d} +0700".encode()
+                )
+            )
             started = time.perf_counter()
             try:
-                smtp.sendmail("warga@mail.id", [RCPT], body)
+                smtp.sendmail(f"warga.{key}@gmail.com", [RCPT], body)
             except smtplib.SMTPException:
                 failed += 1
                 continue
