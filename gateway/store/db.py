@@ -119,7 +119,7 @@ class Store:
         assert self._write_lock is not None
         async with self._write_lock:
             if self._writer is None:
-                self._checkpointer = Checkpointer(self._writer_db)
+                self._start_checkpointer()
                 self._writer = WriterThread()
                 self._writer_engine = make_engine(
                     self.url,
@@ -127,6 +127,11 @@ class Store:
                     pool_size=1,
                 )
             return await self._writer.run(partial(self._write_on_writer, work))
+
+    def _start_checkpointer(self) -> None:
+        """With this store's first write: from then on its thread keeps the WAL short."""
+        if self._checkpointer is None and self._writer_db is not None:
+            self._checkpointer = Checkpointer(self._writer_db)
 
     async def _write_on_writer(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         assert self._writer_engine is not None
@@ -155,6 +160,7 @@ class Store:
         """
         if self._write_lock is not None:
             await self._write_lock.acquire()
+            self._start_checkpointer()
         try:
             async with self.sessions() as session:
                 with self._write_errors():
